@@ -1,0 +1,197 @@
+/*
+ * Service/application shared-memory ABI.
+ *
+ * Every application that registers with the tas service gets one shared
+ * region (a memfd, hugepage-backed where the system has pages to spare),
+ * mapped by the service and by that application only.  The region holds:
+ *
+ *   offset 0                     struct tas_shm_header
+ *   ctx_table_offset             struct tas_shm_context[max_contexts]
+ *   ring_area_offset             the contexts' rte_rings (see below)
+ *   buf_area_offset              per-flow receive and transmit buffers
+ *
+ * Each context owns, for every fast-path core i and for the slow path:
+ *   a command ring (application -> service) of struct tas_app_cmd and
+ *   an event ring (service -> application) of struct tas_app_event.
+ * The rings are rte_rings in single-producer/single-consumer mode created
+ * with element sizes sizeof(struct tas_app_cmd) / sizeof(struct tas_app_event).
+ * Applications use only DPDK's header-inline ring functions on them; the
+ * service never trusts the ring headers the application can write and
+ * accesses the rings through its own validated accessors.
+ *
+ * All offsets are relative to the start of the region.  All fields have
+ * explicit sizes; the layout is checked by the static asserts at the end.
+ * Bump TAS_SHM_ABI_VERSION on any change.
+ */
+#ifndef TAS_SHM_ABI_H
+#define TAS_SHM_ABI_H
+
+#include <assert.h>
+#include <stdint.h>
+
+#define TAS_SHM_MAGIC 0x74617331u /* "tas1" */
+#define TAS_SHM_ABI_VERSION 1u
+
+/* Limits fixed by the ABI. */
+#define TAS_MAX_FP_CORES 16u
+#define TAS_MAX_CONTEXTS 32u
+/* Ring sizes (entries, power of two). */
+#define TAS_CMD_RING_SIZE 1024u
+#define TAS_EVENT_RING_SIZE 4096u
+
+/* Ring index used for the slow path in a context's ring arrays. */
+#define TAS_RING_SLOWPATH TAS_MAX_FP_CORES
+#define TAS_RINGS_PER_DIRECTION (TAS_MAX_FP_CORES + 1u)
+
+/* ------------------------------------------------------------------ */
+/* Commands: application -> service.                                   */
+
+enum tas_app_cmd_type {
+	/* To the fast-path core owning the flow. */
+	TAS_CMD_TX_COMMIT = 1,  /* value bytes appended to the tx buffer */
+	TAS_CMD_RX_RELEASE = 2, /* value bytes consumed from the rx buffer */
+
+	/* To the slow path. */
+	TAS_CMD_LISTEN = 16,    /* ip, port, backlog (value), cookie */
+	TAS_CMD_ACCEPT = 17,    /* listener id (flow_id field), cookie */
+	TAS_CMD_CONNECT = 18,   /* ip, port, cookie */
+	TAS_CMD_SHUTDOWN = 19,  /* flow, value = TAS_SHUT_* */
+	TAS_CMD_CLOSE = 20,     /* flow; after TAS_EV_CLOSED the id is gone */
+	TAS_CMD_ABORT = 21,     /* flow; send RST and free */
+	TAS_CMD_LISTEN_CLOSE = 22, /* listener id */
+};
+
+#define TAS_SHUT_RD 1u
+#define TAS_SHUT_WR 2u
+
+/* 32 bytes; fields a command does not use are zero. */
+struct tas_app_cmd {
+	uint16_t type;       /* enum tas_app_cmd_type */
+	uint16_t reserved;
+	uint32_t flow_id;    /* flow or listener id */
+	uint32_t flow_gen;   /* generation of flow_id, guards against reuse */
+	uint32_t value;      /* byte count, backlog, shutdown flags */
+	uint32_t ip;         /* IPv4, network byte order */
+	uint16_t port;       /* network byte order */
+	uint16_t reserved2;
+	uint64_t cookie;     /* echoed back in events */
+};
+
+/* ------------------------------------------------------------------ */
+/* Events: service -> application.                                     */
+
+enum tas_app_event_type {
+	/* From the fast path. */
+	TAS_EVT_RX_DATA = 1,     /* value bytes appended to the rx buffer */
+	TAS_EVT_TX_ACKED = 2,    /* value bytes of the tx buffer are free again */
+	TAS_EVT_PEER_FIN = 3,    /* peer sent FIN after all data: EOF */
+
+	/* From the slow path. */
+	TAS_EVT_LISTEN_DONE = 16, /* status; flow_id = listener id */
+	TAS_EVT_ACCEPTED = 17,    /* new flow; cookie of the ACCEPT command */
+	TAS_EVT_CONNECTED = 18,   /* status; flow described */
+	TAS_EVT_RESET = 20,       /* connection reset by the peer */
+	TAS_EVT_CLOSED = 21,      /* flow id released; no more events */
+	TAS_EVT_ERROR = 22,       /* status = -errno; command rejected */
+};
+
+/* 64 bytes.  Fast-path events carry flow_id, flow_gen and value only; the
+ * application maps flow ids to its own connection objects. */
+struct tas_app_event {
+	uint16_t type;       /* enum tas_app_event_type */
+	uint16_t fp_core;    /* fast-path core that owns the flow */
+	int32_t status;      /* 0 or a negative errno */
+	uint32_t flow_id;    /* flow or listener id */
+	uint32_t flow_gen;
+	uint64_t cookie;     /* of the command that caused a slow-path event */
+	uint32_t value;      /* byte count */
+	uint32_t rx_buf_size;
+	/* Flow description (ACCEPTED, CONNECTED). */
+	uint64_t rx_buf_offset;
+	uint64_t tx_buf_offset;
+	uint32_t tx_buf_size;
+	uint32_t local_ip;   /* network byte order */
+	uint32_t remote_ip;  /* network byte order */
+	uint16_t local_port; /* network byte order */
+	uint16_t remote_port;/* network byte order */
+};
+
+/* ------------------------------------------------------------------ */
+/* Region layout.                                                      */
+
+/*
+ * One per context.  The service writes everything but app_sleeping; the
+ * application writes app_sleeping and reads the rest.  fp_sleeping[i] is
+ * set by fast-path core i before it blocks; an application that enqueues a
+ * command for core i and then sees fp_sleeping[i] != 0 must kick the core's
+ * doorbell (eventfd handed over at registration).  Symmetrically the service
+ * kicks the context's eventfd after enqueueing events while app_sleeping.
+ */
+struct tas_shm_context {
+	uint32_t in_use;          /* written by the service */
+	uint32_t ctx_id;
+	/* Offsets of the rte_rings, one per fast-path core plus the slow path. */
+	uint64_t cmd_ring_offset[TAS_RINGS_PER_DIRECTION];
+	uint64_t event_ring_offset[TAS_RINGS_PER_DIRECTION];
+	uint32_t app_sleeping;    /* written by the application */
+	uint32_t reserved;
+	uint32_t fp_sleeping[TAS_MAX_FP_CORES]; /* written by the service */
+	uint8_t pad[64];
+};
+
+struct tas_shm_header {
+	uint32_t magic;           /* TAS_SHM_MAGIC */
+	uint32_t abi_version;     /* TAS_SHM_ABI_VERSION */
+	uint64_t region_size;
+	uint32_t max_contexts;    /* TAS_MAX_CONTEXTS */
+	uint32_t num_fp_cores;    /* fast-path cores serving this app */
+	uint64_t ctx_table_offset;
+	uint64_t ring_area_offset;
+	uint64_t ring_area_size;
+	uint64_t buf_area_offset;
+	uint64_t buf_area_size;
+	uint32_t local_ip;        /* service address, network byte order */
+	uint32_t reserved;
+	uint8_t pad[4096 - 72];
+};
+
+static_assert(sizeof(struct tas_app_cmd) == 32, "tas_app_cmd ABI size");
+static_assert(sizeof(struct tas_app_event) == 64, "tas_app_event ABI size");
+static_assert(sizeof(struct tas_shm_context) ==
+		      8 + 16 * TAS_RINGS_PER_DIRECTION + 8 +
+			      4 * TAS_MAX_FP_CORES + 64,
+	      "tas_shm_context ABI size");
+static_assert(sizeof(struct tas_shm_context) % 8 == 0,
+	      "tas_shm_context alignment");
+static_assert(sizeof(struct tas_shm_header) == 4096, "tas_shm_header size");
+
+/* ------------------------------------------------------------------ */
+/* Registration protocol over the service's Unix stream socket.        */
+
+#define TAS_DEFAULT_SOCKET_PATH "/run/tas/tas.sock"
+#define TAS_SOCKET_ENV "TAS_SOCKET"
+
+enum tas_reg_msg_type {
+	TAS_REG_HELLO = 1,       /* app -> service: register */
+	TAS_REG_WELCOME = 2,     /* service -> app; fds: region memfd, app
+				  * doorbell (to wake the slow path), then one
+				  * doorbell per fast-path core */
+	TAS_REG_NEW_CONTEXT = 3, /* app -> service */
+	TAS_REG_CONTEXT = 4,     /* service -> app; fd: the context's eventfd */
+	TAS_REG_ERROR = 5,       /* service -> app; status = -errno */
+};
+
+/* 32 bytes, both directions. */
+struct tas_reg_msg {
+	uint32_t type;           /* enum tas_reg_msg_type */
+	uint32_t abi_version;
+	int32_t status;
+	uint32_t ctx_id;         /* TAS_REG_CONTEXT */
+	uint64_t region_size;    /* TAS_REG_WELCOME */
+	uint32_t num_fp_cores;   /* TAS_REG_WELCOME */
+	uint32_t reserved;
+};
+
+static_assert(sizeof(struct tas_reg_msg) == 32, "tas_reg_msg ABI size");
+
+#endif /* TAS_SHM_ABI_H */
