@@ -33,7 +33,9 @@ uint64_t shm_ring_memsize(uint32_t size, uint32_t elem_size);
 /*
  * Create an empty rte_ring of size entries at mem (shm_ring_memsize bytes,
  * cache-line aligned) in SP/SC mode and fill in the service's view.  Uses
- * rte_ring_init(), so the caller has initialised DPDK.
+ * rte_ring_init(), which needs no EAL initialisation.  0 or -EINVAL (size
+ * not a power of two >= 2, elem_size not a multiple of 4, mem misaligned)
+ * or rte_ring_init's error (-ENAMETOOLONG).
  */
 int shm_ring_create(struct shm_ring *ring, void *mem, const char *name,
 		    uint32_t size, uint32_t elem_size);

@@ -26,6 +26,12 @@
 #define FLOW_F_TX_FIN_ACKED 0x20u
 #define FLOW_F_IN_TX_QUEUE 0x40u /* linked in the core's queue manager */
 #define FLOW_F_DEAD 0x80u        /* being removed: drop everything */
+#define FLOW_F_ANNOUNCED 0x100u  /* app told (ACCEPTED/CONNECTED): until
+				  * then no events are sent for the flow */
+#define FLOW_F_REWOUND 0x200u    /* fast path: SND.NXT was moved back by
+				  * go-back-N and has not yet passed the old
+				  * SND.NXT; ACKs up to the end of the
+				  * committed data are accepted */
 
 #define FLOW_INDEX_NONE UINT32_MAX
 
@@ -45,11 +51,11 @@ struct flow_state {
 	uint32_t tx_sent;         /* bytes in flight: SND.NXT - SND.UNA */
 	uint32_t tx_remote_win;   /* SND.WND, already scaled */
 	uint32_t ts_recent;       /* last TSval from the peer */
-	uint8_t flags;            /* FLOW_F_* */
+	uint16_t flags;           /* FLOW_F_* */
 	uint8_t snd_wscale;       /* peer's shift, applied to its windows */
 	uint8_t rcv_wscale;       /* our shift, applied to our windows */
 	uint8_t dupack_count;
-	uint32_t reserved;
+	uint8_t reserved[3];
 
 	/* ---- cache line 1: transmit path, application, counters ---- */
 	uint32_t tx_avail;        /* committed by the app, not yet sent */

@@ -25,13 +25,14 @@ struct flow_table;
 /* Hash of a key; also selects the flow group (hash % FLOW_GROUPS). */
 uint32_t flow_key_hash(const struct flow_key *key);
 
-/* Table for up to max_flows flows (it sizes itself larger). NULL on ENOMEM. */
+/* Table for up to max_flows flows (it sizes itself larger). NULL on ENOMEM
+ * or if max_flows is 0 or above 2^30. */
 struct flow_table *flow_table_create(uint32_t max_flows);
 void flow_table_destroy(struct flow_table *table);
 
-/* Writer.  insert: 0, -EEXIST, or -ENOSPC.  remove: the slot index of the
- * new tombstone (pass it to flow_table_release_slot after a grace period),
- * or -ENOENT. */
+/* Writer.  insert: 0, -EEXIST, -ENOSPC, or -EINVAL (flow_id >= max_flows).
+ * remove: the slot index of the new tombstone (pass it to
+ * flow_table_release_slot after a grace period), or -ENOENT. */
 int flow_table_insert(struct flow_table *table, const struct flow_key *key,
 		      uint32_t flow_id);
 int flow_table_remove(struct flow_table *table, const struct flow_key *key);

@@ -16,7 +16,8 @@
 
 enum pkt_verdict {
 	PKT_TCP = 0,          /* valid IPv4/TCP segment, all fields set */
-	PKT_ARP,              /* ARP frame; eth set, l3 points at it */
+	PKT_ARP,              /* ARP frame; eth set, payload points at the
+	                       * ARP header (payload_len = its 28 bytes) */
 	PKT_OTHER,            /* valid but neither TCP nor ARP (ICMP, IPv6..) */
 	PKT_BAD_LENGTH,       /* truncated or inconsistent lengths */
 	PKT_BAD_IP_CSUM,

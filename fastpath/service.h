@@ -28,6 +28,9 @@
 #define FLOW_GROUPS 512u
 #define MAX_APPS 64u
 #define FP_BURST 32u
+/* Events one burst can produce for a context: RX_DATA, TX_ACKED and
+ * PEER_FIN for each segment's flow. */
+#define FP_CONTEXT_EVENTS (3u * FP_BURST)
 
 struct flow_table;
 struct rte_mempool;
@@ -57,6 +60,11 @@ struct fp_context {
 	uint16_t ctx_id;
 	uint32_t pending_notify;/* events enqueued since the last kick */
 	uint32_t cmd_errors;    /* invalid commands from the app */
+	/* Fast path only (zero at creation): events not yet on the event
+	 * ring, oldest first.  While any wait, the core gives the context no
+	 * new work (doc/internals.md "Fast path"). */
+	uint32_t event_count;
+	struct tas_app_event events[FP_CONTEXT_EVENTS];
 };
 
 /* Published by the slow path with a release store; replaced, never edited. */
@@ -65,20 +73,31 @@ struct fp_context_list {
 	struct fp_context *ctx[];
 };
 
-/* slow path -> fast-path core commands (16 bytes, rte_ring elements). */
+/* slow path -> fast-path core commands (32 bytes, rte_ring elements). */
 enum fp_command_type {
 	FP_CMD_FLOW_FIN = 1,      /* send FIN after the committed data */
 	FP_CMD_FLOW_RETRANSMIT,   /* go back N: resend from SND.UNA */
 	FP_CMD_FLOW_REMOVE,       /* mark dead, stop all processing, ack */
 	FP_CMD_FLOW_TX_KICK,      /* re-examine the flow for transmission */
+	/* Hand the flow to application context ctx_id: set flows[].ctx_id,
+	 * emit value (TAS_EVT_ACCEPTED or TAS_EVT_CONNECTED) with cookie and
+	 * the flow description, its event value = bytes already received,
+	 * then TAS_EVT_PEER_FIN if a FIN was already consumed; set
+	 * FLOW_F_ANNOUNCED.  Being on the core's own ring, the announcement
+	 * precedes every data event of the flow. */
+	FP_CMD_FLOW_ANNOUNCE,
 };
 
 struct fp_command {
 	uint32_t type;
 	uint32_t flow_id;
 	uint32_t value;
-	uint32_t reserved;
+	uint16_t ctx_id;
+	uint16_t reserved;
+	uint64_t cookie;
+	uint64_t reserved2;
 };
+static_assert(sizeof(struct fp_command) == 32, "fp_command ring element");
 
 /* fast-path core -> slow path notifications (16 bytes). */
 enum sp_notify_type {
@@ -129,6 +148,8 @@ struct fp_core {
 	/* statistics, read by the slow path and tasctl */
 	uint64_t rx_packets, tx_packets, rx_bad, rx_to_slowpath;
 	uint64_t tx_dropped, app_cmd_errors, wakeups;
+	uint64_t rx_dropped;  /* valid segments dropped: a ring was full or
+			       * the application did not take its events */
 };
 
 struct service {

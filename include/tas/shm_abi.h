@@ -85,11 +85,14 @@ enum tas_app_event_type {
 	TAS_EVT_RX_DATA = 1,     /* value bytes appended to the rx buffer */
 	TAS_EVT_TX_ACKED = 2,    /* value bytes of the tx buffer are free again */
 	TAS_EVT_PEER_FIN = 3,    /* peer sent FIN after all data: EOF */
+	/* Announced by the fast path too, so that they precede every data
+	 * event of the flow; value = bytes already in the rx buffer. */
+	TAS_EVT_ACCEPTED = 4,     /* new flow; cookie of the ACCEPT command */
+	TAS_EVT_CONNECTED = 5,    /* flow described; status 0 */
 
 	/* From the slow path. */
 	TAS_EVT_LISTEN_DONE = 16, /* status; flow_id = listener id */
-	TAS_EVT_ACCEPTED = 17,    /* new flow; cookie of the ACCEPT command */
-	TAS_EVT_CONNECTED = 18,   /* status; flow described */
+	TAS_EVT_CONNECT_FAILED = 18, /* status < 0; cookie of the CONNECT */
 	TAS_EVT_RESET = 20,       /* connection reset by the peer */
 	TAS_EVT_CLOSED = 21,      /* flow id released; no more events */
 	TAS_EVT_ERROR = 22,       /* status = -errno; command rejected */

@@ -1,0 +1,226 @@
+/*
+ * Between a fast-path core and the slow path: the slow path's commands
+ * (doc/internals.md "Flows") and the frames it sends through the core;
+ * in the other direction exceptions (frames the fast path does not
+ * handle) and notifications.
+ */
+#include "fp_internal.h"
+
+#include <rte_log.h>
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+#include <rte_ring_elem.h>
+
+void fp_to_slowpath(struct fp_worker *w, struct rte_mbuf *m,
+		    enum sp_exception_reason reason)
+{
+	struct fp_core *core = w->core;
+
+	m->hash.usr = reason;
+	if (rte_ring_sp_enqueue(core->exception_ring, m) != 0) {
+		/* The slow path is behind; TCP will resend. */
+		core->rx_dropped++;
+		rte_pktmbuf_free(m);
+		return;
+	}
+	core->rx_to_slowpath++;
+	w->wake_slowpath = true;
+}
+
+void fp_notify_slowpath(struct fp_worker *w, enum sp_notify_type type,
+			uint32_t flow_id, uint32_t value)
+{
+	struct sp_notify note = {
+		.type = type,
+		.flow_id = flow_id,
+		.value = value,
+		.core = w->core->index,
+	};
+
+	/* Sized for three per flow (fp_core.c): only a slow path stalled
+	 * for a long time gets here. */
+	if (rte_ring_sp_enqueue_elem(w->core->notify_ring, &note,
+				     sizeof(note)) != 0)
+		RTE_LOG(ERR, USER1, "fast path %u: notification %u of flow %u "
+			"lost: slow path stalled\n", w->core->index, type,
+			flow_id);
+	w->wake_slowpath = true;
+}
+
+/* ---- announcing flows to applications ---- */
+
+static bool is_announcement(uint32_t event_type)
+{
+	return event_type == TAS_EVT_ACCEPTED || event_type == TAS_EVT_CONNECTED;
+}
+
+static void announce(struct fp_worker *w, struct fp_context *ctx,
+		     struct flow_state *flow, const struct fp_command *cmd)
+{
+	struct tas_app_event ev = {
+		.type = (uint16_t)cmd->value,
+		.fp_core = (uint16_t)w->core->index,
+		.flow_id = cmd->flow_id,
+		.flow_gen = flow->flow_gen,
+		.cookie = cmd->cookie,
+		/* Received before the application knew the flow. */
+		.value = flow->rx_buf_size - flow->rx_avail,
+		.rx_buf_size = flow->rx_buf_size,
+		.rx_buf_offset = flow->rx_buf_offset,
+		.tx_buf_offset = flow->tx_buf_offset,
+		.tx_buf_size = flow->tx_buf_size,
+		.local_ip = flow->local_ip,
+		.remote_ip = flow->remote_ip,
+		.local_port = flow->local_port,
+		.remote_port = flow->remote_port,
+	};
+
+	flow->ctx_id = cmd->ctx_id;
+	flow->flags |= FLOW_F_ANNOUNCED;
+	fp_event_emit(w, ctx, &ev);
+	if (flow->flags & FLOW_F_RX_FIN)
+		fp_flow_event(w, ctx, flow, TAS_EVT_PEER_FIN, 0);
+}
+
+static bool waits_for_context(const struct fp_worker *w,
+			      const struct fp_command *cmd, uint16_t app_id)
+{
+	for (unsigned i = 0; i < w->waiting_announce_count; i++) {
+		const struct fp_command *waiting = &w->waiting_announces[i];
+
+		if (waiting->ctx_id == cmd->ctx_id &&
+		    w->svc->flows[waiting->flow_id].app_id == app_id)
+			return true;
+	}
+	return false;
+}
+
+/* False if the announcement must wait: its context does not take events
+ * now (or an earlier announcement for it waits). */
+static bool try_announce(struct fp_worker *w, struct flow_state *flow,
+			 const struct fp_command *cmd, bool is_waiting)
+{
+	struct fp_context *ctx = fp_context_of(w, flow->app_id, cmd->ctx_id);
+
+	if (ctx == NULL || !is_announcement(cmd->value) ||
+	    (flow->flags & (FLOW_F_ANNOUNCED | FLOW_F_DEAD))) {
+		/* Context gone (the slow path resets its flows) or a command
+		 * that makes no sense: nothing to tell anybody. */
+		return true;
+	}
+	if ((!is_waiting && waits_for_context(w, cmd, flow->app_id)) ||
+	    !fp_context_ready(w, ctx))
+		return false;
+	announce(w, ctx, flow, cmd);
+	return true;
+}
+
+static void forget_waiting_announce(struct fp_worker *w, uint32_t flow_id)
+{
+	unsigned kept = 0;
+
+	for (unsigned i = 0; i < w->waiting_announce_count; i++)
+		if (w->waiting_announces[i].flow_id != flow_id)
+			w->waiting_announces[kept++] = w->waiting_announces[i];
+	w->waiting_announce_count = kept;
+}
+
+static void retry_waiting_announces(struct fp_worker *w)
+{
+	unsigned kept = 0;
+
+	for (unsigned i = 0; i < w->waiting_announce_count; i++) {
+		const struct fp_command *cmd = &w->waiting_announces[i];
+
+		if (!try_announce(w, &w->svc->flows[cmd->flow_id], cmd, true))
+			w->waiting_announces[kept++] = *cmd;
+	}
+	w->waiting_announce_count = kept;
+}
+
+/* ---- commands ---- */
+
+static void remove_flow(struct fp_worker *w, struct flow_state *flow,
+			uint32_t flow_id)
+{
+	fp_txq_remove(w, flow);
+	forget_waiting_announce(w, flow_id);
+	flow->flags |= FLOW_F_DEAD;
+	fp_notify_slowpath(w, SP_NOTIFY_FLOW_REMOVED, flow_id, 0);
+}
+
+/* False if the command must be run again later. */
+static bool run_command(struct fp_worker *w, const struct fp_command *cmd)
+{
+	if (cmd->flow_id >= w->svc->cfg.max_flows)
+		return true;
+	struct flow_state *flow = &w->svc->flows[cmd->flow_id];
+
+	if ((flow->flags & FLOW_F_DEAD) && cmd->type != FP_CMD_FLOW_REMOVE)
+		return true;
+	switch ((enum fp_command_type)cmd->type) {
+	case FP_CMD_FLOW_FIN:
+		flow->flags |= FLOW_F_TX_FIN_REQ;
+		fp_txq_push(w, flow);
+		break;
+	case FP_CMD_FLOW_RETRANSMIT:
+		fp_tx_go_back_n(flow);
+		fp_txq_push(w, flow);
+		break;
+	case FP_CMD_FLOW_REMOVE:
+		remove_flow(w, flow, cmd->flow_id);
+		break;
+	case FP_CMD_FLOW_TX_KICK:
+		fp_tx_window_probe(w, flow);
+		fp_txq_push(w, flow);
+		break;
+	case FP_CMD_FLOW_ANNOUNCE:
+		if (try_announce(w, flow, cmd, false))
+			break;
+		if (w->waiting_announce_count == FP_WAITING_ANNOUNCES)
+			return false;
+		w->waiting_announces[w->waiting_announce_count++] = *cmd;
+		break;
+	}
+	return true;
+}
+
+static unsigned run_commands(struct fp_worker *w)
+{
+	unsigned ran = 0;
+
+	if (w->sp_command_next == w->sp_command_count) {
+		w->sp_command_count = rte_ring_sc_dequeue_burst_elem(
+			w->core->command_ring, w->sp_commands,
+			sizeof(w->sp_commands[0]), FP_SP_CMD_BURST, NULL);
+		w->sp_command_next = 0;
+	}
+	while (w->sp_command_next < w->sp_command_count &&
+	       run_command(w, &w->sp_commands[w->sp_command_next])) {
+		w->sp_command_next++;
+		ran++;
+	}
+	return ran;
+}
+
+static unsigned send_packets(struct fp_worker *w)
+{
+	struct rte_mbuf *frames[FP_BURST];
+	unsigned count = rte_ring_sc_dequeue_burst(w->core->sp_tx_ring,
+						   (void **)frames, FP_BURST,
+						   NULL);
+
+	for (unsigned i = 0; i < count; i++)
+		fp_tx_frame(w, frames[i]);
+	return count;
+}
+
+unsigned fp_slowpath_poll(struct fp_worker *w)
+{
+	unsigned work;
+
+	retry_waiting_announces(w);
+	work = run_commands(w) + send_packets(w);
+	fp_events_flush(w);
+	return work;
+}

@@ -1,0 +1,395 @@
+/*
+ * Sending: the segments the fast path builds (Ethernet II, IPv4 per
+ * RFC 791 with DF, TCP per RFC 9293 with the RFC 7323 timestamp option
+ * when negotiated), the per-core queue manager that decides which flow
+ * sends next, and the tx batch.
+ *
+ * Queue manager: a FIFO of flows with data (or a FIN) they may send now,
+ * linked through flow_state.tx_queue_next.  Each turn a flow sends up to
+ * FP_TX_SEGMENTS_PER_TURN segments within min(send window, congestion
+ * window) and goes to the back if it has more.  A flow the windows stop
+ * leaves the FIFO; the ACK that opens them puts it back (and the slow
+ * path's persist and retransmission timers cover a lost one).
+ *
+ * Local delivery: a frame for the service's own address never reaches the
+ * port; it goes to the redirect ring of the core owning the receiving
+ * flow, marked with good checksums so nobody computes or checks them
+ * (doc/internals.md "Fast path").
+ */
+#include "fp_internal.h"
+
+#include <rte_byteorder.h>
+#include <rte_ethdev.h>
+#include <rte_mbuf.h>
+
+#include "circ_buf.h"
+#include "packet.h"
+#include "tcp_options.h"
+#include "tcp_seq.h"
+
+#define IPV4_TTL 64
+
+struct tcp_frame {
+	struct rte_ipv4_hdr *ip;
+	struct rte_tcp_hdr *tcp;
+	uint8_t *payload;
+};
+
+/* ---- the tx batch and local delivery ---- */
+
+void fp_tx_flush(struct fp_worker *w)
+{
+	struct fp_core *core = w->core;
+	uint16_t sent;
+
+	if (w->tx_count == 0)
+		return;
+	sent = rte_eth_tx_burst(w->svc->port_id, core->tx_queue, w->tx_batch,
+				(uint16_t)w->tx_count);
+	core->tx_packets += sent;
+	if (sent < w->tx_count) {
+		/* Queue full: TCP recovers these like any lost frame. */
+		rte_pktmbuf_free_bulk(&w->tx_batch[sent], w->tx_count - sent);
+		core->tx_dropped += w->tx_count - sent;
+	}
+	w->tx_count = 0;
+}
+
+static void add_to_batch(struct fp_worker *w, struct rte_mbuf *m)
+{
+	if (w->tx_count == FP_TX_BATCH)
+		fp_tx_flush(w);
+	w->tx_batch[w->tx_count++] = m;
+}
+
+/* The IPv4 header of a frame if it is one whose headers fit the mbuf. */
+static const struct rte_ipv4_hdr *ipv4_header(const struct rte_mbuf *m)
+{
+	const struct rte_ether_hdr *eth =
+		rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
+
+	if (m->data_len < sizeof(*eth) + sizeof(struct rte_ipv4_hdr) ||
+	    eth->ether_type != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4))
+		return NULL;
+	return (const struct rte_ipv4_hdr *)(eth + 1);
+}
+
+/* The core owning the flow that receives a local frame: for TCP the one
+ * of its 4-tuple seen from the receiver, otherwise (the slow path's
+ * business) this one. */
+static struct fp_core *local_receiver(struct fp_worker *w,
+				      const struct rte_mbuf *m,
+				      const struct rte_ipv4_hdr *ip)
+{
+	uint32_t ip_header_len = rte_ipv4_hdr_len(ip);
+	const struct rte_tcp_hdr *tcp =
+		(const struct rte_tcp_hdr *)((const uint8_t *)ip + ip_header_len);
+
+	if (ip->next_proto_id != IPPROTO_TCP ||
+	    m->data_len < sizeof(struct rte_ether_hdr) + ip_header_len +
+				  sizeof(*tcp))
+		return w->core;
+	struct flow_key key = {
+		.local_ip = ip->dst_addr,
+		.remote_ip = ip->src_addr,
+		.local_port = tcp->dst_port,
+		.remote_port = tcp->src_port,
+	};
+	return fp_core_of_hash(w->svc, flow_key_hash(&key));
+}
+
+static void deliver_locally(struct fp_worker *w, struct rte_mbuf *m,
+			    const struct rte_ipv4_hdr *ip)
+{
+	m->ol_flags = RTE_MBUF_F_RX_IP_CKSUM_GOOD | RTE_MBUF_F_RX_L4_CKSUM_GOOD;
+	w->core->tx_packets++;
+	fp_redirect(w, local_receiver(w, m, ip), m);
+}
+
+void fp_tx_frame(struct fp_worker *w, struct rte_mbuf *m)
+{
+	const struct rte_ipv4_hdr *ip = ipv4_header(m);
+
+	if (ip != NULL && ip->dst_addr == w->svc->cfg.local_ip)
+		deliver_locally(w, m, ip);
+	else
+		add_to_batch(w, m);
+}
+
+/* ---- building segments ---- */
+
+static void fill_checksums(struct fp_worker *w, struct rte_mbuf *m,
+			   struct tcp_frame *frame)
+{
+	if (!w->svc->tx_csum_offload) {
+		pkt_fill_checksums(frame->ip, frame->tcp);
+		return;
+	}
+	m->l2_len = sizeof(struct rte_ether_hdr);
+	m->l3_len = sizeof(struct rte_ipv4_hdr);
+	m->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM |
+		       RTE_MBUF_F_TX_TCP_CKSUM;
+	frame->tcp->cksum = rte_ipv4_phdr_cksum(frame->ip, m->ol_flags);
+}
+
+/* Headers of a segment of flow with room for payload_len bytes; NULL if
+ * the pool is empty. */
+static struct rte_mbuf *build_segment(struct fp_worker *w,
+				      const struct flow_state *flow,
+				      uint32_t seq, uint16_t payload_len,
+				      uint8_t tcp_flags, struct tcp_frame *frame)
+{
+	struct service *svc = w->svc;
+	bool timestamps = flow->flags & FLOW_F_TIMESTAMPS;
+	uint16_t tcp_len = sizeof(struct rte_tcp_hdr) +
+			   (timestamps ? TCP_TS_OPTIONS_LEN : 0);
+	uint16_t ip_len = sizeof(struct rte_ipv4_hdr) + tcp_len + payload_len;
+	struct rte_mbuf *m = rte_pktmbuf_alloc(svc->pktmbuf_pool);
+	struct rte_ether_hdr *eth;
+
+	if (m == NULL ||
+	    (eth = (struct rte_ether_hdr *)rte_pktmbuf_append(
+		     m, sizeof(*eth) + ip_len)) == NULL) {
+		rte_pktmbuf_free(m);
+		w->core->tx_dropped++;
+		return NULL;
+	}
+	memcpy(&eth->dst_addr, flow->remote_mac, RTE_ETHER_ADDR_LEN);
+	eth->src_addr = svc->local_mac;
+	eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
+
+	frame->ip = (struct rte_ipv4_hdr *)(eth + 1);
+	*frame->ip = (struct rte_ipv4_hdr){
+		.version_ihl = RTE_IPV4_VHL_DEF,
+		.total_length = rte_cpu_to_be_16(ip_len),
+		.packet_id = rte_cpu_to_be_16(w->ip_id++),
+		.fragment_offset = rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG),
+		.time_to_live = IPV4_TTL,
+		.next_proto_id = IPPROTO_TCP,
+		.src_addr = flow->local_ip,
+		.dst_addr = flow->remote_ip,
+	};
+
+	frame->tcp = (struct rte_tcp_hdr *)(frame->ip + 1);
+	*frame->tcp = (struct rte_tcp_hdr){
+		.src_port = flow->local_port,
+		.dst_port = flow->remote_port,
+		.sent_seq = rte_cpu_to_be_32(seq),
+		.recv_ack = rte_cpu_to_be_32(flow->rx_next_seq),
+		.data_off = (uint8_t)((tcp_len / 4) << 4),
+		.tcp_flags = tcp_flags,
+		.rx_win = rte_cpu_to_be_16(fp_window_field(flow, flow->rx_avail)),
+	};
+	if (timestamps)
+		tcp_options_write_timestamp((uint8_t *)(frame->tcp + 1),
+					    (uint32_t)w->now_us,
+					    flow->ts_recent);
+	frame->payload = (uint8_t *)frame->tcp + tcp_len;
+	return m;
+}
+
+static void send_segment(struct fp_worker *w, const struct flow_state *flow,
+			 struct rte_mbuf *m, struct tcp_frame *frame)
+{
+	if (flow->remote_ip == w->svc->cfg.local_ip) {
+		deliver_locally(w, m, frame->ip);
+		return;
+	}
+	fill_checksums(w, m, frame);
+	add_to_batch(w, m);
+}
+
+void fp_tx_ack(struct fp_worker *w, struct flow_state *flow)
+{
+	struct tcp_frame frame;
+	struct rte_mbuf *m = build_segment(w, flow, flow->tx_next_seq, 0,
+					   RTE_TCP_ACK_FLAG, &frame);
+
+	if (m != NULL)
+		send_segment(w, flow, m, &frame);
+}
+
+/* ---- sending data ---- */
+
+/* Bytes the windows let us put in flight: min(SND.WND, cwnd) - in flight. */
+static uint32_t send_room(const struct flow_state *flow)
+{
+	uint32_t cwnd = __atomic_load_n(&flow->tx_cwnd, __ATOMIC_RELAXED);
+	uint32_t window = RTE_MIN(flow->tx_remote_win, cwnd);
+
+	return window > flow->tx_sent ? window - flow->tx_sent : 0;
+}
+
+/* Everything committed has been sent (again) since the go-back-N. */
+static void note_progress_after_rewind(struct flow_state *flow)
+{
+	if (flow->tx_avail == 0 && !fp_fin_unsent(flow))
+		flow->flags &= (uint16_t)~FLOW_F_REWOUND;
+}
+
+/* Send len bytes from SND.NXT, with the FIN if fin.  False if no mbuf. */
+static bool send_data(struct fp_worker *w, struct flow_state *flow,
+		      uint32_t len, bool fin)
+{
+	uint8_t tcp_flags = RTE_TCP_ACK_FLAG;
+	struct tcp_frame frame;
+	struct rte_mbuf *m;
+
+	if (len > 0 && len == flow->tx_avail)
+		tcp_flags |= RTE_TCP_PSH_FLAG;
+	if (fin)
+		tcp_flags |= RTE_TCP_FIN_FLAG;
+	m = build_segment(w, flow, flow->tx_next_seq, (uint16_t)len, tcp_flags,
+			  &frame);
+	if (m == NULL)
+		return false;
+	circ_read(flow->region_base + flow->tx_buf_offset, flow->tx_buf_size,
+		  flow->tx_pos, frame.payload, len);
+
+	flow->tx_pos = circ_advance(flow->tx_pos, len, flow->tx_buf_size);
+	flow->tx_avail -= len;
+	flow->tx_next_seq += len + fin;
+	flow->tx_sent += len + fin;
+	if (fin)
+		flow->flags |= FLOW_F_TX_FIN_SENT;
+	note_progress_after_rewind(flow);
+	send_segment(w, flow, m, &frame);
+	return true;
+}
+
+/* Sender silly-window avoidance (RFC 9293 section 3.8.6.2.1), simplified:
+ * a short segment goes out only if it carries everything we have, or if
+ * nothing is in flight (no ACK would come to send it later). */
+static bool worth_sending(const struct flow_state *flow, uint32_t len)
+{
+	return len == flow->mss || len == flow->tx_avail || flow->tx_sent == 0;
+}
+
+/* The next segment flow may send now: len bytes, and the FIN if fin. */
+static bool next_segment(const struct flow_state *flow, uint32_t *len,
+			 bool *fin)
+{
+	uint32_t room = send_room(flow);
+
+	*len = RTE_MIN(RTE_MIN((uint32_t)flow->mss, flow->tx_avail), room);
+	/* The FIN rides on the last segment and takes a sequence number,
+	 * so it needs one more byte of window. */
+	*fin = fp_fin_unsent(flow) && *len == flow->tx_avail && room > *len;
+	if (*len == 0)
+		return *fin;
+	return worth_sending(flow, *len);
+}
+
+/* Send up to limit segments of flow; returns how many went out. */
+static unsigned send_from_flow(struct fp_worker *w, struct flow_state *flow,
+			       unsigned limit)
+{
+	unsigned sent = 0;
+	uint32_t len;
+	bool fin;
+
+	while (sent < limit && next_segment(flow, &len, &fin) &&
+	       send_data(w, flow, len, fin))
+		sent++;
+	return sent;
+}
+
+static bool may_send(const struct flow_state *flow)
+{
+	uint32_t len;
+	bool fin;
+
+	return next_segment(flow, &len, &fin);
+}
+
+void fp_tx_window_probe(struct fp_worker *w, struct flow_state *flow)
+{
+	/* RFC 9293 section 3.8.6.1: with nothing in flight to bring an ACK,
+	 * a closed window is probed with one byte (or the FIN).  The slow
+	 * path's persist timer asks for it with FP_CMD_FLOW_TX_KICK. */
+	if (flow->tx_sent > 0 || send_room(flow) > 0)
+		return;
+	if (flow->tx_avail > 0)
+		send_data(w, flow, 1, false);
+	else if (fp_fin_unsent(flow))
+		send_data(w, flow, 0, true);
+}
+
+void fp_tx_go_back_n(struct flow_state *flow)
+{
+	uint32_t fin = (flow->flags & FLOW_F_TX_FIN_SENT) ? 1 : 0;
+	uint32_t data = flow->tx_sent - fin;
+
+	if (flow->tx_sent == 0)
+		return;
+	flow->tx_pos = (flow->tx_pos - data) & (flow->tx_buf_size - 1);
+	flow->tx_avail += data;
+	flow->tx_next_seq -= flow->tx_sent;
+	flow->tx_sent = 0;
+	flow->flags = (uint16_t)((flow->flags & ~FLOW_F_TX_FIN_SENT) |
+				 FLOW_F_REWOUND);
+}
+
+/* ---- the queue manager ---- */
+
+void fp_txq_push(struct fp_worker *w, struct flow_state *flow)
+{
+	uint32_t id = fp_flow_id(w, flow);
+
+	if (flow->flags & (FLOW_F_IN_TX_QUEUE | FLOW_F_DEAD) || !may_send(flow))
+		return;
+	flow->flags |= FLOW_F_IN_TX_QUEUE;
+	flow->tx_queue_next = FLOW_INDEX_NONE;
+	if (w->txq_tail == FLOW_INDEX_NONE)
+		w->txq_head = id;
+	else
+		w->svc->flows[w->txq_tail].tx_queue_next = id;
+	w->txq_tail = id;
+}
+
+static struct flow_state *txq_pop(struct fp_worker *w)
+{
+	struct flow_state *flow = &w->svc->flows[w->txq_head];
+
+	w->txq_head = flow->tx_queue_next;
+	if (w->txq_head == FLOW_INDEX_NONE)
+		w->txq_tail = FLOW_INDEX_NONE;
+	flow->flags &= (uint16_t)~FLOW_F_IN_TX_QUEUE;
+	return flow;
+}
+
+/* Removal is rare (FP_CMD_FLOW_REMOVE): a walk is fine. */
+void fp_txq_remove(struct fp_worker *w, struct flow_state *flow)
+{
+	struct flow_state *flows = w->svc->flows;
+	uint32_t id = fp_flow_id(w, flow), prev = FLOW_INDEX_NONE;
+
+	if (!(flow->flags & FLOW_F_IN_TX_QUEUE))
+		return;
+	for (uint32_t cur = w->txq_head; cur != id; cur = flows[cur].tx_queue_next)
+		prev = cur;
+	if (prev == FLOW_INDEX_NONE)
+		w->txq_head = flow->tx_queue_next;
+	else
+		flows[prev].tx_queue_next = flow->tx_queue_next;
+	if (w->txq_tail == id)
+		w->txq_tail = prev;
+	flow->flags &= (uint16_t)~FLOW_F_IN_TX_QUEUE;
+}
+
+unsigned fp_tx_flows(struct fp_worker *w)
+{
+	unsigned budget = FP_TX_BUDGET, total = 0;
+
+	while (total < budget && w->txq_head != FLOW_INDEX_NONE) {
+		struct flow_state *flow = txq_pop(w);
+		unsigned turn = RTE_MIN(budget - total, FP_TX_SEGMENTS_PER_TURN);
+		unsigned sent = send_from_flow(w, flow, turn);
+
+		total += sent;
+		fp_txq_push(w, flow);
+		if (sent == 0 && may_send(flow))
+			break; /* out of mbufs: try again next iteration */
+	}
+	return total;
+}

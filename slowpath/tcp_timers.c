@@ -1,0 +1,219 @@
+/*
+ * The slow path's timers: handshake retransmissions (RFC 9293, RFC 6298
+ * back-off), retransmission timeouts of installed flows (RFC 6298 over the
+ * counters the fast path keeps), the persist timer (RFC 9293 section
+ * 3.8.6.1), congestion control (tcp_cc.h), FIN-WAIT-2 and unread-data
+ * checks after the application closed, TIME-WAIT expiry and ARP.
+ *
+ * Connections are scanned once per tick from the active list, never the
+ * whole flow array: every 2 ms while some flow has data in flight (the
+ * control interval of congestion control), every 50 ms otherwise, which
+ * still detects a first loss well within the 200 ms minimum RTO.
+ */
+#include <errno.h>
+
+#include "arp.h"
+#include "fastpath.h"
+#include "tcp.h"
+#include "tcp_conn.h"
+#include "tcp_connect.h"
+#include "tcp_deliver.h"
+#include "tcp_listen.h"
+#include "tcp_time_wait.h"
+
+/* Also the RTO clock granularity G. */
+#define TCP_TIMER_TICK_US TCP_RTO_GRANULARITY_US
+#define TCP_IDLE_TICK_US 50000ull
+/* Retransmission timeouts in a row before the connection is given up
+ * (Linux's tcp_retries2). */
+#define TCP_MAX_RTO_RETRIES 15u
+/* An orphaned FIN-WAIT-2 connection is dropped after this (Linux's
+ * tcp_fin_timeout). */
+#define TCP_FIN_WAIT_2_TIMEOUT_US 60000000ull
+/* After CLOSE, received data that is still unread this long afterwards
+ * will never be read: reset (the delay lets the fast path apply the
+ * application's last RX_RELEASE commands, which travel on another ring). */
+#define TCP_CLOSE_UNREAD_DELAY_US 10000ull
+/* Retry interval for events and commands that found a full ring. */
+#define TCP_DELIVER_RETRY_US 1000ull
+
+static uint64_t next_scan_us;
+
+static uint64_t earliest(uint64_t a, uint64_t b)
+{
+	return a < b ? a : b;
+}
+
+void tcp_timers_flow_installed(struct tcp_conn *conn, uint64_t now_us)
+{
+	tcp_rto_init(&conn->rto);
+	conn->seen_acked_bytes = 0;
+	conn->seen_fast_retx = 0;
+	conn->seen_rtt_us = 0;
+	conn->progress_us = now_us;
+	conn->rto_retries = 0;
+	conn->persist_us = 0;
+}
+
+static void store_cwnd(struct tcp_conn *conn)
+{
+	__atomic_store_n(&tcp_flow_of(conn)->tx_cwnd, conn->cc.cwnd,
+			 __ATOMIC_RELAXED);
+}
+
+/* RFC 6298 section 5.4-5.6: retransmit from SND.UNA, back off the timer;
+ * RFC 5681 section 3.1: the window collapses. */
+static void retransmission_timeout(struct tcp_conn *conn, uint32_t flight,
+				   uint64_t now_us)
+{
+	if (++conn->rto_retries > TCP_MAX_RTO_RETRIES) {
+		tcp_conn_reset(conn, -ETIMEDOUT, true);
+		return;
+	}
+	tcp_sp.stats.retransmit_timeouts++;
+	tcp_cc_on_timeout(&conn->cc, flight);
+	store_cwnd(conn);
+	tcp_rto_backoff(&conn->rto);
+	conn->progress_us = now_us;
+	tcp_conn_command(conn, FP_CMD_FLOW_RETRANSMIT);
+}
+
+/* Persist timer: the peer closed its window and we have data for it;
+ * the owning core probes it (FP_CMD_FLOW_TX_KICK sends a zero-window
+ * probe) with RTO back-off until it opens. */
+static void persist(struct tcp_conn *conn, bool window_closed, uint64_t now_us)
+{
+	if (!window_closed) {
+		conn->persist_us = 0;
+		return;
+	}
+	if (conn->persist_us == 0) {
+		conn->persist_backoff_us = conn->rto.rto_us;
+		conn->persist_us = now_us + conn->persist_backoff_us;
+		return;
+	}
+	if (now_us < conn->persist_us)
+		return;
+	tcp_conn_command(conn, FP_CMD_FLOW_TX_KICK);
+	conn->persist_backoff_us *= 2;
+	if (conn->persist_backoff_us > TCP_RTO_MAX_US)
+		conn->persist_backoff_us = TCP_RTO_MAX_US;
+	conn->persist_us = now_us + conn->persist_backoff_us;
+}
+
+/* After CLOSE: data nobody will read, or a peer that never sends its FIN. */
+static bool closed_flow_expired(struct tcp_conn *conn, uint64_t now_us)
+{
+	const struct flow_state *flow = tcp_flow_of(conn);
+
+	if (!conn->app_done || conn->app_gone)
+		return false;
+	if (now_us - conn->app_closed_us >= TCP_CLOSE_UNREAD_DELAY_US &&
+	    flow_read32(&flow->rx_avail) != flow->rx_buf_size) {
+		tcp_conn_reset(conn, -ECONNRESET, true);
+		return true;
+	}
+	if (conn->state == TCP_FIN_WAIT_2 && conn->fin_wait_2_us != 0 &&
+	    now_us - conn->fin_wait_2_us >= TCP_FIN_WAIT_2_TIMEOUT_US) {
+		tcp_conn_reset(conn, 0, false);
+		return true;
+	}
+	return false;
+}
+
+/* RTO, congestion control and persist for an installed flow, from the
+ * fast path's counters (read relaxed: a stale value delays by a tick).
+ * true while the flow needs the fine tick. */
+static bool installed_flow_tick(struct tcp_conn *conn, uint64_t now_us)
+{
+	const struct flow_state *flow = tcp_flow_of(conn);
+	uint32_t flight = flow_read32(&flow->tx_sent);
+	uint32_t acked = flow_read32(&flow->cnt_acked_bytes);
+	uint32_t fast_retx = flow_read32(&flow->cnt_fast_retx);
+	uint32_t rtt_us = flow_read32(&flow->rtt_us);
+	uint32_t old_cwnd = conn->cc.cwnd;
+
+	if (closed_flow_expired(conn, now_us))
+		return false;
+	if (rtt_us != 0 && rtt_us != conn->seen_rtt_us) {
+		conn->seen_rtt_us = rtt_us;
+		tcp_rto_sample(&conn->rto, rtt_us);
+	}
+	if (fast_retx != conn->seen_fast_retx) {
+		conn->seen_fast_retx = fast_retx;
+		tcp_cc_on_fast_retransmit(&conn->cc);
+	}
+	if (acked != conn->seen_acked_bytes) {
+		tcp_cc_on_acked(&conn->cc, acked - conn->seen_acked_bytes);
+		conn->seen_acked_bytes = acked;
+		conn->progress_us = now_us;
+		conn->rto_retries = 0;
+	}
+	if (conn->cc.cwnd != old_cwnd)
+		store_cwnd(conn);
+
+	if (flight == 0) {
+		/* RFC 6298 (5.2): nothing outstanding, the timer is off. */
+		conn->progress_us = now_us;
+		persist(conn, flow_read32(&flow->tx_remote_win) == 0 &&
+				      flow_read32(&flow->tx_avail) > 0,
+			now_us);
+		return conn->persist_us != 0;
+	}
+	conn->persist_us = 0;
+	if (now_us - conn->progress_us >= conn->rto.rto_us)
+		retransmission_timeout(conn, flight, now_us);
+	return true;
+}
+
+/* One connection's timers; true if it needs the fine tick.  *handshake_us
+ * is lowered to its handshake retransmission time, if any. */
+static bool connection_tick(struct tcp_conn *conn, uint64_t now_us,
+			    uint64_t *handshake_us)
+{
+	bool handshake_due = conn->timer_us != 0 && now_us >= conn->timer_us;
+
+	switch (conn->state) {
+	case TCP_SYN_SENT:
+		if (handshake_due)
+			tcp_syn_sent_timeout(conn, now_us);
+		break;
+	case TCP_SYN_RECEIVED:
+		if (handshake_due)
+			tcp_syn_received_timeout(conn, now_us);
+		break;
+	default:
+		if (conn->installed && !conn->removing)
+			return installed_flow_tick(conn, now_us);
+		return false;
+	}
+	/* The timeout may have released the connection. */
+	if (conn->in_use && !conn->releasing && conn->timer_us != 0 &&
+	    conn->timer_us < *handshake_us)
+		*handshake_us = conn->timer_us;
+	return false;
+}
+
+uint64_t tcp_timers_run(struct service *svc, uint64_t now_us)
+{
+	uint64_t next = UINT64_MAX;
+
+	if (now_us >= next_scan_us) {
+		uint64_t handshake_us = UINT64_MAX;
+		bool busy = false;
+		/* Backwards: a connection released here moves the last
+		 * entry into its slot. */
+		for (uint32_t i = tcp_sp.active_count; i-- > 0;)
+			busy |= connection_tick(tcp_conn_of(tcp_sp.active[i]),
+						now_us, &handshake_us);
+		next_scan_us = now_us + (busy ? TCP_TIMER_TICK_US : TCP_IDLE_TICK_US);
+		next_scan_us = earliest(next_scan_us, handshake_us);
+	}
+	if (tcp_sp.active_count > 0)
+		next = next_scan_us;
+	next = earliest(next, arp_timers_run(svc, now_us));
+	next = earliest(next, time_wait_expire(now_us));
+	if (tcp_deliver_flush())
+		next = earliest(next, now_us + TCP_DELIVER_RETRY_US);
+	return next;
+}

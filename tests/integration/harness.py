@@ -1,0 +1,642 @@
+"""Integration-test harness for tas: test bed, service and process control.
+
+A test script defines main(test) and calls harness.run(main, bound=SECONDS).
+Everything main() creates through `test` (test bed, tas service, processes)
+is torn down in reverse order of creation when main() returns, raises, or
+the bound expires, so a failing test leaves no namespace, interface or
+process behind.  Exit status: 0 pass, 1 fail, 77 skip (meson's convention;
+only when the machine cannot run the test at all).
+
+Standard library only; run with /usr/bin/python3 (the one that has scapy).
+Synchronisation is always a bounded poll for a condition (a socket accepts,
+a port listens, a process exits), never a fixed sleep.
+"""
+
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+import zlib
+
+SKIP_EXIT = 77
+FAIL_EXIT = 1
+
+SOURCE_ROOT = os.environ.get('TAS_SOURCE_ROOT') or os.path.dirname(
+    os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BUILD_ROOT = os.environ.get('TAS_BUILD_ROOT') or os.path.join(SOURCE_ROOT, 'build')
+TESTBED_SCRIPT = os.path.join(SOURCE_ROOT, 'tools', 'testbed.sh')
+INTEGRATION_DIR = os.path.dirname(os.path.abspath(__file__))
+
+POLL_INTERVAL = 0.02          # seconds between checks of a polled condition
+TAS_READY_TIMEOUT = 30        # start-up includes EAL init and mempool creation
+TAS_STOP_TIMEOUT = 10         # SIGTERM to exit
+TAS_HUGE_NEED_MB = 128        # port mempool (~34 MB) plus app regions
+OUTPUT_TAIL = 4000            # characters of a process's output shown on failure
+
+KIB = 1024
+MIB = 1024 * KIB
+GIB = 1024 * MIB
+
+
+class Failure(Exception):
+    """A claim of the test did not hold."""
+
+
+class BoundExceeded(Exception):
+    """The test's overall time bound expired (or the test was terminated)."""
+
+
+def check(condition, message):
+    if not condition:
+        raise Failure(message)
+
+
+def size(text):
+    """A byte count with an optional binary K, M or G suffix (as the apps
+    take them), for argparse."""
+    units = {'K': KIB, 'M': MIB, 'G': GIB}
+    text = text.strip().upper()
+    if text and text[-1] in units:
+        return int(text[:-1]) * units[text[-1]]
+    return int(text)
+
+
+def tas_exe():
+    return os.environ.get('TAS_EXE') or os.path.join(BUILD_ROOT, 'slowpath', 'tas')
+
+
+def app_exe(name):
+    """Path of an application built in apps/ (tas-bulk, linux-echo-server...)."""
+    apps_dir = os.environ.get('TAS_APPS_DIR') or os.path.join(BUILD_ROOT, 'apps')
+    return os.path.join(apps_dir, name)
+
+
+def require_executable(path):
+    check(os.access(path, os.X_OK), f'{path} is not built (or not executable)')
+    return path
+
+
+def tail(text, limit=OUTPUT_TAIL):
+    return text if len(text) <= limit else '...' + text[-limit:]
+
+
+# ----------------------------------------------------------------------
+# Machine checks
+
+def machine_unfit_reason():
+    """Why this machine cannot run the integration tests at all, or None."""
+    if os.geteuid() != 0:
+        return 'needs root (network namespaces, veth, DPDK on a veth)'
+    probe = f'itprobe{os.getpid() % 100000}'
+    try:
+        made = subprocess.run(['ip', 'link', 'add', probe, 'type', 'veth', 'peer',
+                               'name', probe + 'p'],
+                              capture_output=True, text=True, timeout=10)
+    except FileNotFoundError:
+        return 'cannot create a veth pair: iproute2 (ip) is not installed'
+    if made.returncode != 0:
+        return f'cannot create a veth pair: {made.stderr.strip()}'
+    subprocess.run(['ip', 'link', 'del', probe], capture_output=True, timeout=10)
+    return None
+
+
+def free_hugepage_mb():
+    try:
+        with open('/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages') as f:
+            return int(f.read()) * 2
+    except OSError:
+        return 0
+
+
+# ----------------------------------------------------------------------
+# Result lines printed by the applications
+
+def parse_result_line(text, kind):
+    """Parse the last `KIND: key=value ...` line of text into a dict.
+
+    Values that look like numbers become int or float.  Returns None if
+    there is no such line."""
+    found = None
+    for line in text.splitlines():
+        if line.startswith(kind + ':'):
+            found = line
+    if found is None:
+        return None
+    fields = {'line': found.strip()}
+    for token in found[len(kind) + 1:].split():
+        key, sep, value = token.partition('=')
+        if not sep:
+            continue
+        fields[key] = number_or_text(value)
+    return fields
+
+
+def number_or_text(value):
+    for convert in (int, float):
+        try:
+            return convert(value)
+        except ValueError:
+            pass
+    return value
+
+
+# ----------------------------------------------------------------------
+# Processes
+
+class Proc:
+    """A child process in its own process group, output captured to files."""
+
+    def __init__(self, test, name, argv, env=None):
+        self.test = test
+        self.name = name
+        self.argv = strs(argv)
+        self.out_path = os.path.join(test.workdir, f'{name}.out')
+        self.err_path = os.path.join(test.workdir, f'{name}.err')
+        with open(self.out_path, 'wb') as out, open(self.err_path, 'wb') as err:
+            self.popen = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL,
+                                          stdout=out, stderr=err, env=env,
+                                          start_new_session=True)
+        self.pid = self.popen.pid
+        test.log(f'started {name} (pid {self.pid}): {" ".join(self.argv)}')
+        test.defer(self.kill_group, f'kill {name}')
+
+    def running(self):
+        return self.popen.poll() is None
+
+    @property
+    def returncode(self):
+        return self.popen.poll()
+
+    def wait(self, timeout):
+        """Wait up to timeout seconds for exit; return the exit code."""
+        try:
+            return self.popen.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise Failure(f'{self.name} did not exit within {timeout:.0f} s\n'
+                          + self.describe()) from None
+
+    def send_signal(self, sig):
+        if self.running():
+            os.kill(self.pid, sig)
+
+    def kill_group(self):
+        """SIGKILL the whole process group (the process and its children)."""
+        try:
+            os.killpg(self.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        try:
+            self.popen.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.test.log(f'{self.name} (pid {self.pid}) survived SIGKILL')
+
+    def stdout(self):
+        return read_text(self.out_path)
+
+    def stderr(self):
+        return read_text(self.err_path)
+
+    def describe(self):
+        rc = self.returncode
+        state = 'running' if rc is None else f'exit code {rc}'
+        return (f'--- {self.name} ({state}): {" ".join(self.argv)}\n'
+                f'--- stdout:\n{tail(self.stdout())}\n'
+                f'--- stderr:\n{tail(self.stderr())}')
+
+    def result(self, kind, timeout):
+        """Wait for exit, require exit code 0, return the parsed result line."""
+        rc = self.wait(timeout)
+        fields = parse_result_line(self.stdout(), kind)
+        if fields is not None:
+            self.test.log(f'{self.name}: {fields["line"]}')
+        check(rc == 0, f'{self.name} exited with {rc}\n' + self.describe())
+        check(fields is not None,
+              f'{self.name} printed no "{kind}:" line\n' + self.describe())
+        return fields
+
+    def wait_output(self, pattern, timeout):
+        """Poll stdout+stderr until regex pattern appears; return the match."""
+        regex = re.compile(pattern, re.MULTILINE)
+        deadline = time.monotonic() + timeout
+        while True:
+            match = regex.search(self.stdout()) or regex.search(self.stderr())
+            if match:
+                return match
+            check(self.running(), f'{self.name} exited before printing '
+                  f'/{pattern}/\n' + self.describe())
+            check(time.monotonic() < deadline, f'{self.name} did not print '
+                  f'/{pattern}/ within {timeout} s\n' + self.describe())
+            time.sleep(POLL_INTERVAL)
+
+
+def read_text(path):
+    try:
+        with open(path, 'rb') as f:
+            return f.read().decode(errors='replace')
+    except OSError:
+        return ''
+
+
+def hex_ipv4(address):
+    """An IPv4 address the way /proc/net/tcp prints it."""
+    return ''.join(f'{int(octet):02X}' for octet in reversed(address.split('.')))
+
+
+def process_cpu_seconds(pid):
+    """utime + stime of all threads of pid, in seconds (from /proc/PID/stat)."""
+    with open(f'/proc/{pid}/stat') as f:
+        stat = f.read()
+    # Fields after the parenthesised command name; utime and stime are
+    # fields 14 and 15 of the whole line, 12th and 13th after the name.
+    fields = stat[stat.rindex(')') + 2:].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
+
+
+def process_run_seconds(pid):
+    """Time all threads of pid spent on a CPU, in seconds, as the scheduler
+    counts it (/proc/PID/task/*/schedstat, nanoseconds): exact where
+    utime + stime are sampled at clock ticks."""
+    total_ns = 0
+    for task in os.listdir(f'/proc/{pid}/task'):
+        total_ns += int(read_text(f'/proc/{pid}/task/{task}/schedstat').split()[0] or 0)
+    return total_ns / 1e9
+
+
+def wait_until(condition, timeout, what):
+    """Poll condition() until true; fail after timeout seconds.  what (a
+    string, or a function giving one at failure time) names the condition."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() >= deadline:
+            raise Failure(f'{what() if callable(what) else what}: not within {timeout} s')
+        time.sleep(POLL_INTERVAL)
+
+
+# ----------------------------------------------------------------------
+# Test bed: a veth pair, tas on the host side, Linux in a namespace
+
+class Testbed:
+    """tools/testbed.sh up/down with a name unique to the test."""
+
+    def __init__(self, test, name):
+        self.test = test
+        self.name = name
+        check(os.access(TESTBED_SCRIPT, os.X_OK), f'{TESTBED_SCRIPT} missing')
+        # A run killed before its clean-up may have left this name behind.
+        self._script('down', check_rc=False)
+        test.defer(self.down, f'testbed down {name}')
+        up = self._script('up')
+        self.vars = dict(line.split('=', 1) for line in up.stdout.splitlines()
+                         if re.match(r'^[A-Za-z_][A-Za-z0-9_]*=', line))
+        self.ns = self._var('NETNS')
+        self.iface = self._var('TAS_IFACE')
+        self.peer_iface = self._var('PEER_IFACE')
+        self.peer_ip = self._var('PEER_IP')
+        self.tas_ip = self._var('TAS_IP')
+        self.prefix = int(self._var('PREFIX'))
+        self.tas_mac = self._var('TAS_MAC')
+        test.log(f'testbed {name}: ns={self.ns} tas iface={self.iface} '
+                 f'tas={self.tas_ip}/{self.prefix} peer={self.peer_ip} '
+                 f'({self.peer_iface})')
+
+    def _script(self, action, check_rc=True):
+        done = subprocess.run([TESTBED_SCRIPT, action, self.name],
+                              capture_output=True, text=True, timeout=60)
+        if check_rc:
+            check(done.returncode == 0,
+                  f'testbed.sh {action} {self.name} failed ({done.returncode}):'
+                  f'\n{done.stdout}{done.stderr}')
+        return done
+
+    def _var(self, key):
+        check(self.vars.get(key), f'testbed.sh up printed no {key}: {self.vars}')
+        return self.vars[key]
+
+    def down(self):
+        self._script('down')
+
+    def ns_argv(self, argv):
+        return ['ip', 'netns', 'exec', self.ns] + list(argv)
+
+    def run_ns(self, argv, timeout=30, input_text=None):
+        """Run a command in the namespace to completion; require success."""
+        done = subprocess.run(self.ns_argv(argv), input=input_text,
+                              capture_output=True, text=True, timeout=timeout)
+        check(done.returncode == 0, f'in {self.ns}: {" ".join(argv)} failed '
+              f'({done.returncode}):\n{done.stdout}{done.stderr}')
+        return done.stdout
+
+    def inject_loss(self, percent):
+        """Drop percent % of the packets in each direction, at random, with
+        nft in the namespace (netem is not available).  Returns a function
+        giving the packets dropped so far: {'to_tas': n, 'from_tas': n}."""
+        rules = f'''
+            table ip tas_test_loss {{
+                chain from_tas {{
+                    type filter hook prerouting priority -300;
+                    ip saddr {self.tas_ip} numgen random mod 100 < {percent} counter drop
+                }}
+                chain to_tas {{
+                    type filter hook output priority -300;
+                    ip daddr {self.tas_ip} numgen random mod 100 < {percent} counter drop
+                }}
+            }}'''
+        # Linux TCP hands the output hook GSO packets of up to 64 KB even
+        # with offloads off (segmented later, at transmission): one segment
+        # per packet makes this drop segments, not bursts of them.
+        self.run_ns(['ip', 'link', 'set', 'dev', self.peer_iface, 'gso_max_segs', '1'])
+        self.run_ns(['nft', '-f', '-'], input_text=rules)
+        self.test.log(f'dropping {percent} % of packets in each direction (nft)')
+
+        def dropped():
+            listing = self.run_ns(['nft', 'list', 'table', 'ip', 'tas_test_loss'])
+            counts = {}
+            for chain in ('from_tas', 'to_tas'):
+                match = re.search(rf'chain {chain} {{.*?counter packets (\d+)',
+                                  listing, re.DOTALL)
+                check(match, f'no counter in chain {chain}:\n{listing}')
+                counts[chain] = int(match.group(1))
+            return counts
+        return dropped
+
+    def linux_tcp_states(self, remote_port):
+        """States of the namespace's TCP sockets connected to tas:remote_port,
+        as /proc/net/tcp codes (01 ESTABLISHED ... 06 TIME_WAIT, 09 LAST_ACK)."""
+        remote = f'{hex_ipv4(self.tas_ip)}:{remote_port:04X}'
+        table = self.run_ns(['cat', '/proc/net/tcp'])
+        return [fields[3] for fields in (line.split() for line in table.splitlines()[1:])
+                if fields[2] == remote]
+
+    def iface_counters(self):
+        """rx/tx packet and byte counters of the tas-side interface."""
+        base = f'/sys/class/net/{self.iface}/statistics/'
+        counters = {}
+        for name in ('rx_packets', 'tx_packets', 'rx_bytes', 'tx_bytes'):
+            with open(base + name) as f:
+                counters[name] = int(f.read())
+        return counters
+
+    def linux_listening(self, ns_pid, port):
+        """Whether a socket in the namespace listens on TCP port.
+
+        Reads the namespace's TCP table through /proc/PID/net of a process
+        living in it, so polling spawns nothing."""
+        for table in ('tcp', 'tcp6'):
+            for line in read_text(f'/proc/{ns_pid}/net/{table}').splitlines()[1:]:
+                fields = line.split()
+                local_port = int(fields[1].rsplit(':', 1)[1], 16)
+                if local_port == port and fields[3] == '0A':  # TCP_LISTEN
+                    return True
+        return False
+
+    def wait_tas_listening(self, proc, port, timeout=15):
+        """Bounded SYN probe from the namespace until tas answers port with
+        a SYN-ACK (listen_probe.py: takes no accept from the listener)."""
+        check(proc.running(), f'{proc.name} exited before listening\n'
+              + proc.describe())
+        probe = subprocess.run(self.ns_argv(
+            ['/usr/bin/python3', os.path.join(INTEGRATION_DIR, 'listen_probe.py'),
+             '--ip', self.tas_ip, '--port', str(port), '--timeout', str(timeout)]),
+            capture_output=True, text=True, timeout=timeout + 10)
+        check(probe.returncode == 0, f'{proc.name} not listening on port {port}:'
+              f' {probe.stdout}{probe.stderr}\n' + proc.describe())
+
+    def wait_linux_listening(self, proc, port, timeout=10):
+        def listening():
+            check(proc.running(), f'{proc.name} exited before listening\n'
+                  + proc.describe())
+            return self.linux_listening(proc.pid, port)
+        wait_until(listening, timeout, f'{proc.name} listening on port {port}')
+
+
+# ----------------------------------------------------------------------
+# The tas service
+
+class Tas:
+    """One tas service on the test bed's interface."""
+
+    def __init__(self, test, bed, fp_cores=None, extra_args=()):
+        self.test = test
+        self.socket_path = os.path.join(test.workdir, 'tas.sock')
+        argv = [require_executable(tas_exe()),
+                '--ip', f'{bed.tas_ip}/{bed.prefix}', '--iface', bed.iface,
+                '--socket', self.socket_path]
+        if fp_cores is not None:
+            argv += ['--fp-cores', str(fp_cores)]
+        free_mb = free_hugepage_mb()
+        self.huge = free_mb >= TAS_HUGE_NEED_MB and not os.environ.get('TAS_TEST_NO_HUGE')
+        if not self.huge:
+            argv.append('--no-huge')
+        argv += list(extra_args)
+        test.log(f'hugepages: {free_mb} MB free, '
+                 f'{"using them" if self.huge else "running with --no-huge"}')
+        self.stopped = False
+        self.proc = Proc(test, 'tas', argv)
+        test.services.append(self.proc)
+        test.defer(self._stop_at_cleanup, 'stop tas')
+        self.wait_ready()
+
+    @property
+    def pid(self):
+        return self.proc.pid
+
+    def env(self):
+        return dict(os.environ, TAS_SOCKET=self.socket_path)
+
+    def wait_ready(self, timeout=TAS_READY_TIMEOUT):
+        """Bounded poll until the registration socket accepts a connection."""
+        started = time.monotonic()
+        deadline = started + timeout
+        while True:
+            check(self.proc.running(), 'tas exited during start-up\n'
+                  + self.proc.describe())
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+                try:
+                    probe.connect(self.socket_path)
+                    break
+                except (FileNotFoundError, ConnectionRefusedError):
+                    pass
+            check(time.monotonic() < deadline, f'tas not ready within '
+                  f'{timeout} s\n' + self.proc.describe())
+            time.sleep(POLL_INTERVAL)
+        self.test.log(f'tas ready after {time.monotonic() - started:.2f} s')
+
+    def check_alive(self):
+        check(self.proc.running(), 'tas is no longer running\n'
+              + self.proc.describe())
+
+    def stop(self, timeout=TAS_STOP_TIMEOUT):
+        """SIGTERM; tas must exit with code 0 within timeout seconds."""
+        self.check_alive()
+        self.stopped = True
+        started = time.monotonic()
+        self.proc.send_signal(signal.SIGTERM)
+        rc = self.proc.wait(timeout)
+        check(rc == 0, f'tas exited with {rc} on SIGTERM\n' + self.proc.describe())
+        self.test.log(f'tas stopped cleanly in {time.monotonic() - started:.2f} s')
+
+    def _stop_at_cleanup(self):
+        if not self.stopped:
+            self.stop()
+
+
+# ----------------------------------------------------------------------
+# The test: owns the work directory, the clean-up stack and the bound
+
+class Test:
+    def __init__(self, name, bound):
+        self.name = name
+        self.bound = bound
+        self.started = time.monotonic()
+        self.workdir = tempfile.mkdtemp(prefix=f'tas-it-{name}-')
+        self.services = []    # Procs whose output a failure report shows
+        self._cleanups = []
+
+    def log(self, message):
+        print(f'[{time.monotonic() - self.started:8.3f}] {message}', flush=True)
+
+    def defer(self, action, what):
+        self._cleanups.append((action, what))
+
+    def remaining(self):
+        return self.bound - (time.monotonic() - self.started)
+
+    def cleanup(self):
+        """Run deferred actions newest first; return the errors they raised."""
+        errors = []
+        while self._cleanups:
+            action, what = self._cleanups.pop()
+            try:
+                action()
+            except (Failure, OSError, subprocess.SubprocessError) as error:
+                errors.append(f'{what}: {error}')
+        return errors
+
+    # -- things a test creates --
+
+    def testbed(self):
+        # Interface names are at most 15 characters: keep the name short,
+        # unique per test and stable, so a killed run's leftovers are
+        # recognised and removed by the next run.
+        return Testbed(self, f'it{zlib.crc32(self.name.encode()):08x}'[:8])
+
+    def tas(self, bed, **options):
+        return Tas(self, bed, **options)
+
+    def spawn(self, name, argv, env=None):
+        """Start a process on the host."""
+        return Proc(self, name, argv, env=env)
+
+    def spawn_app(self, tas, name, app, args):
+        """Start a libtas application (apps/APP) attached to tas."""
+        return Proc(self, name, [require_executable(app_exe(app))] + strs(args),
+                    env=tas.env())
+
+    def spawn_ns(self, bed, name, app, args):
+        """Start a Linux-sockets application (apps/APP) in the namespace."""
+        return Proc(self, name, bed.ns_argv([require_executable(app_exe(app))]
+                                            + strs(args)))
+
+    # -- the bulk transfer tools (apps/tas-bulk, apps/linux-bulk) --
+
+    def tas_bulk_server(self, bed, tas, port, args, name='tas-bulk-server'):
+        proc = self.spawn_app(tas, name, 'tas-bulk', ['--listen', str(port)] + strs(args))
+        bed.wait_tas_listening(proc, port)
+        return proc
+
+    def tas_bulk_client(self, bed, tas, port, args, name='tas-bulk-client', ip=None):
+        """A tas-bulk client of the Linux peer (or of ip, e.g. tas's own)."""
+        return self.spawn_app(tas, name, 'tas-bulk',
+                              ['--connect', f'{ip or bed.peer_ip}:{port}'] + strs(args))
+
+    def linux_bulk_server(self, bed, port, args, name='linux-bulk-server'):
+        proc = self.spawn_ns(bed, name, 'linux-bulk', ['--listen', str(port)] + strs(args))
+        bed.wait_linux_listening(proc, port)
+        return proc
+
+    def linux_bulk_client(self, bed, port, args, name='linux-bulk-client'):
+        return self.spawn_ns(bed, name, 'linux-bulk',
+                             ['--connect', f'{bed.tas_ip}:{port}'] + strs(args))
+
+
+def strs(values):
+    return [str(value) for value in values]
+
+
+def at_most(limit):
+    """Expectation for check_bulk: a count no larger than limit."""
+    def holds(value):
+        return isinstance(value, int) and value <= limit
+    holds.text = f'<= {limit}'
+    return holds
+
+
+def check_bulk(result, conns, sent, recv, resets=0):
+    """A `bulk:` result verified, with exactly these totals (ints) or
+    totals satisfying these predicates (e.g. at_most(n))."""
+    expected = {'conns': conns, 'sent': sent, 'recv': recv, 'resets': resets,
+                'verified': 'yes'}
+    wrong = []
+    for key, want in expected.items():
+        got = result.get(key)
+        holds = want(got) if callable(want) else got == want
+        if not holds:
+            wrong.append(f'{key}={got}, expected {getattr(want, "text", want)}')
+    check(not wrong, f'{result["line"]}: ' + '; '.join(wrong))
+
+
+def mbit_per_sec(byte_count, seconds):
+    return 8 * byte_count / seconds / 1e6 if seconds > 0 else 0.0
+
+
+def run(main, bound):
+    """Run main(test) within bound seconds; exit 0 pass, 1 fail, 77 skip."""
+    name = (os.environ.get('TAS_TEST_NAME')
+            or os.path.splitext(os.path.basename(sys.argv[0]))[0])
+    reason = machine_unfit_reason()
+    if reason:
+        print(f'SKIP {name}: {reason}', flush=True)
+        sys.exit(SKIP_EXIT)
+
+    def bound_expired(signum, _frame):
+        if signum == signal.SIGALRM:
+            raise BoundExceeded(f'the time bound of {bound} s expired')
+        raise BoundExceeded(f'terminated by signal {signum}')
+
+    signal.signal(signal.SIGALRM, bound_expired)
+    signal.signal(signal.SIGTERM, bound_expired)
+    test = Test(name, bound)
+    test.log(f'{name}: bound {bound} s, work directory {test.workdir}')
+    signal.alarm(bound)
+    failure = None
+    try:
+        main(test)
+    except (Failure, BoundExceeded) as error:
+        failure = error
+    except Exception as error:  # a bug in the test itself: report it as one
+        failure = error
+        traceback.print_exc()
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        cleanup_errors = test.cleanup()
+
+    for error in cleanup_errors:
+        test.log(f'clean-up: {error}')
+    if failure is None and cleanup_errors:
+        failure = Failure('clean-up failed: ' + '; '.join(cleanup_errors))
+    if failure is not None:
+        for service in test.services:
+            print(service.describe(), flush=True)
+        test.log(f'FAIL {name}: {failure}')
+        test.log(f'outputs kept in {test.workdir}')
+        sys.exit(FAIL_EXIT)
+    test.log(f'PASS {name} in {time.monotonic() - test.started:.1f} s')
+    shutil.rmtree(test.workdir, ignore_errors=True)
+    sys.exit(0)
