@@ -82,15 +82,18 @@ static struct service *service_create(const struct service_config *cfg)
 	}
 	svc->cfg = *cfg;
 	svc->sp_doorbell_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (svc->sp_doorbell_fd < 0) {
+		log_err("slow-path doorbell: %s", strerror(errno));
+		service_destroy(svc);
+		return NULL;
+	}
 	svc->flows = rte_zmalloc("tas_flows",
 				 (size_t)cfg->max_flows * sizeof(struct flow_state),
 				 RTE_CACHE_LINE_SIZE);
 	svc->flow_table = flow_table_create(cfg->max_flows);
-	if (svc->sp_doorbell_fd < 0 || svc->flows == NULL ||
-	    svc->flow_table == NULL) {
-		log_err("cannot allocate the state of --max-flows %u flows%s",
-			cfg->max_flows,
-			svc->sp_doorbell_fd < 0 ? " (no eventfd)" : "");
+	if (svc->flows == NULL || svc->flow_table == NULL) {
+		log_err("out of memory for the state of --max-flows %u",
+			cfg->max_flows);
 		service_destroy(svc);
 		return NULL;
 	}

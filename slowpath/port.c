@@ -12,12 +12,11 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
-#include <rte_cycles.h>
 #include <rte_dev.h>
 #include <rte_errno.h>
 #include <rte_ethdev.h>
-#include <rte_lcore.h>
 #include <rte_log.h>
 #include <rte_mbuf.h>
 
@@ -26,7 +25,8 @@
 #define PORT_RX_DESC 1024u
 #define PORT_TX_DESC 1024u
 #define POOL_CACHE_SIZE 256u
-/* Mbufs a core's rings (exceptions, slow-path tx, redirects) may hold. */
+/* Mbufs a core's rings may hold: exceptions (1024), slow-path tx (1024)
+ * and redirects (2048), see fastpath/fp_core.c. */
 #define POOL_RING_MBUFS_PER_CORE 4096u
 /* Mbufs the slow path may hold (packets waiting for ARP, in flight). */
 #define POOL_SLOWPATH_MBUFS 2048u
@@ -38,13 +38,16 @@
 
 #define FALLBACK_VDEV "net_tap0,iface=tas0"
 
-/* One frame of the configured MTU fits a single mbuf: the fast path does
- * not handle chained mbufs. */
+static uint32_t frame_length(const struct service_config *cfg)
+{
+	return (uint32_t)cfg->mtu + RTE_ETHER_HDR_LEN + RTE_ETHER_CRC_LEN;
+}
+
+/* One frame of the configured MTU (even VLAN-tagged) fits a single mbuf:
+ * the fast path does not handle chained mbufs. */
 static uint16_t mbuf_data_room(const struct service_config *cfg)
 {
-	uint32_t frame = (uint32_t)cfg->mtu + RTE_ETHER_HDR_LEN +
-			 RTE_VLAN_HLEN + RTE_ETHER_CRC_LEN;
-	uint32_t room = RTE_PKTMBUF_HEADROOM + frame;
+	uint32_t room = RTE_PKTMBUF_HEADROOM + frame_length(cfg) + RTE_VLAN_HLEN;
 
 	return (uint16_t)RTE_MAX(room, (uint32_t)RTE_MBUF_DEFAULT_BUF_SIZE);
 }
@@ -118,6 +121,13 @@ static int check_device_limits(const struct service *svc,
 		log_err("port %u (%s) supports an MTU from %u to %u, not "
 			"--mtu %u", svc->port_id, info->driver_name,
 			info->min_mtu, info->max_mtu, svc->cfg.mtu);
+		return -EINVAL;
+	}
+	if (frame_length(&svc->cfg) > info->max_rx_pktlen) {
+		log_err("port %u (%s) receives frames of at most %u bytes, so "
+			"--mtu %u (a %u-byte frame) is too large", svc->port_id,
+			info->driver_name, info->max_rx_pktlen, svc->cfg.mtu,
+			frame_length(&svc->cfg));
 		return -EINVAL;
 	}
 	return 0;
@@ -226,7 +236,7 @@ static void wait_for_link(uint16_t port_id)
 				 "continuing", port_id, LINK_WAIT_MS);
 			return;
 		}
-		rte_delay_ms(LINK_POLL_MS);
+		usleep(LINK_POLL_MS * 1000);
 	}
 	log_info("port %u: link up, %u Mbps, %s duplex", port_id,
 		 link.link_speed,
@@ -241,16 +251,20 @@ static int configure_port(struct service *svc, struct rte_eth_conf *conf,
 
 	conf->intr_conf.rxq = 1;
 	ret = configure_queues(svc, conf, rx_desc, tx_desc);
-	svc->rx_interrupts = ret == 0;
 	if (ret < 0) {
-		log_info("port %u: no rx interrupts (%s): idle cores will "
-			 "sleep with a timeout", svc->port_id, rte_strerror(-ret));
+		int with_interrupts = ret;
+
 		conf->intr_conf.rxq = 0;
 		ret = configure_queues(svc, conf, rx_desc, tx_desc);
+		if (ret == 0)
+			log_info("port %u: no rx interrupts (%s): idle cores "
+				 "will sleep with a timeout", svc->port_id,
+				 rte_strerror(-with_interrupts));
 	}
 	if (ret < 0)
 		log_err("port %u: configuring %u queues failed: %s",
 			svc->port_id, svc->cfg.fp_cores, rte_strerror(-ret));
+	svc->rx_interrupts = conf->intr_conf.rxq == 1;
 	return ret;
 }
 

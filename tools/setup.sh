@@ -12,7 +12,7 @@ set -euo pipefail
 PACKAGES=(
 	build-essential meson ninja-build pkg-config
 	libdpdk-dev dpdk libnuma-dev libcmocka-dev
-	iproute2 ethtool nftables iputils-ping procps python3
+	iproute2 ethtool nftables iputils-ping procps python3 python3-scapy libpcap0.8
 )
 HUGEPAGES_WANTED=256 # 2 MB pages: 512 MB
 HUGEPAGES_SYSFS=/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages

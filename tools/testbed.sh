@@ -9,9 +9,10 @@
 #   tools/testbed.sh status [NAME]
 #
 # `up` and `status NAME` print only KEY=VALUE lines on stdout, so a script
-# can do: eval "$(tools/testbed.sh up tb1)".  Each NAME gets its own subnet
-# 10.77.X.0/24 (X derived from NAME), tas 10.77.X.1, the peer 10.77.X.2,
-# so several test beds can coexist.
+# can do: eval "$(tools/testbed.sh up tb1)".  Each test bed gets its own
+# subnet 10.77.X.0/24, tas 10.77.X.1, the peer 10.77.X.2, so several can
+# coexist: X is derived from NAME, or is the next free X if another test
+# bed already has that one.
 #
 # Offloads are off on both ends: the kernel would otherwise send partial
 # checksums and 64 KB TSO/GRO frames to tas.  rx is off too, so the peer
@@ -22,6 +23,7 @@ set -euo pipefail
 SUBNET_BASE=10.77
 PREFIX_LEN=24
 LINK_WAIT_TRIES=200 # x 10 ms
+LOCK_FILE=/run/tas-testbed.lock
 
 usage() {
 	echo "usage: $0 up NAME | down NAME | status [NAME]" >&2
@@ -40,11 +42,53 @@ check_name() {
 		fail "NAME must be 1 to 10 letters, digits or '_' (got '$1')"
 }
 
-# Deterministic third octet, 1..254.
-subnet_octet() {
+# Preferred third octet of NAME's subnet, 1..254.
+preferred_octet() {
 	local sum
 	sum=$(printf '%s' "$1" | cksum | cut -d' ' -f1)
 	echo $((sum % 254 + 1))
+}
+
+# Third octets X of the SUBNET_BASE.X.2 addresses in "ip -o addr" output.
+peer_octets() {
+	local base_pattern=${SUBNET_BASE//./\\.}
+	sed -n "s|.* inet $base_pattern\\.\\([0-9]*\\)\\.2/.*|\\1|p"
+}
+
+# The third octet NAME's test bed uses now, or nothing if it is not up.
+current_octet() {
+	ip -n "$1-ns" -4 -o addr show dev "$1-peer" 2>/dev/null | peer_octets |
+		head -n 1
+}
+
+# Octets taken by other namespaces.
+octets_in_use() {
+	local name=$1 ns
+	for ns in $(ip netns list | awk '{print $1}'); do
+		[ "$ns" != "$name-ns" ] || continue
+		ip -n "$ns" -4 -o addr show 2>/dev/null | peer_octets
+	done
+}
+
+# NAME's preferred subnet, or the next free one if another test bed has
+# it: the same NAME gets the same subnet unless names collide.
+choose_octet() {
+	local name=$1 octet tries used
+	octet=$(current_octet "$name")
+	if [ -n "$octet" ]; then
+		echo "$octet"
+		return
+	fi
+	used=" $(octets_in_use "$name" | tr '\n' ' ') "
+	octet=$(preferred_octet "$name")
+	for ((tries = 0; tries < 254; tries++)); do
+		if [[ "$used" != *" $octet "* ]]; then
+			echo "$octet"
+			return
+		fi
+		octet=$((octet % 254 + 1))
+	done
+	fail "all 254 subnets $SUBNET_BASE.X.0/24 are in use"
 }
 
 netns_exists() { ip netns list | grep -qE "^$1( |\$)"; }
@@ -52,7 +96,7 @@ link_exists() { ip link show dev "$1" >/dev/null 2>&1; }
 
 print_values() {
 	local name=$1 octet tas_mac peer_mac
-	octet=$(subnet_octet "$name")
+	octet=$(current_octet "$name")
 	tas_mac=$(cat "/sys/class/net/$name-tas/address" 2>/dev/null || echo unknown)
 	peer_mac=$(ip netns exec "$name-ns" cat "/sys/class/net/$name-peer/address" \
 		2>/dev/null || echo unknown)
@@ -68,19 +112,6 @@ TAS_CIDR=$SUBNET_BASE.$octet.1/$PREFIX_LEN
 TAS_MAC=$tas_mac
 PEER_MAC=$peer_mac
 EOF
-}
-
-# Another test bed whose name hashes to the same subnet.
-check_subnet_free() {
-	local name=$1 octet other
-	octet=$(subnet_octet "$name")
-	for other in $(ip netns list | awk '{print $1}' | sed -n 's/-ns$//p'); do
-		[ "$other" != "$name" ] || continue
-		if [ "$(subnet_octet "$other")" = "$octet" ] &&
-			link_exists "$other-tas"; then
-			fail "test bed '$other' already uses $SUBNET_BASE.$octet.0/24: choose another NAME"
-		fi
-	done
 }
 
 offloads_off() {
@@ -117,8 +148,10 @@ wait_for_carrier() {
 
 up() {
 	local name=$1 ns=$1-ns tas=$1-tas peer=$1-peer octet
-	octet=$(subnet_octet "$name")
-	check_subnet_free "$name"
+	# Test beds coming up at the same time must not pick the same subnet.
+	exec 9>"$LOCK_FILE"
+	flock 9
+	octet=$(choose_octet "$name")
 
 	netns_exists "$ns" || ip netns add "$ns"
 	if ! link_exists "$tas"; then
@@ -135,6 +168,7 @@ up() {
 	# Namespace end: the kernel peer.
 	ip netns exec "$ns" sysctl -qw "net.ipv6.conf.$peer.disable_ipv6=1" || true
 	ip -n "$ns" addr replace "$SUBNET_BASE.$octet.2/$PREFIX_LEN" dev "$peer"
+	exec 9>&-
 	offloads_off ip netns exec "$ns" ethtool -K "$peer"
 	ip -n "$ns" link set dev lo up
 	ip -n "$ns" link set dev "$peer" up
@@ -172,7 +206,7 @@ status_all() {
 		link_exists "$name-tas" || continue
 		found=1
 		printf '%s: %s.%s.0/%s, %s %s\n' "$name" "$SUBNET_BASE" \
-			"$(subnet_octet "$name")" "$PREFIX_LEN" "$name-tas" \
+			"$(current_octet "$name")" "$PREFIX_LEN" "$name-tas" \
 			"$(cat "/sys/class/net/$name-tas/operstate")"
 	done
 	[ "$found" -eq 1 ] || echo "no test beds"

@@ -30,10 +30,10 @@ import time
 from scapy.all import (ARP, AsyncSniffer, ICMP, IP, TCP, UDP, Ether, Raw, conf, fuzz,
                        get_if_hwaddr, sniff, srp1)
 
+from harness import TCP_CLOSE_WAIT, TCP_ESTABLISHED, tcp_endpoint, tcp_sockets
+
 conf.verb = 0
 
-TCP_ESTABLISHED = '01'
-TCP_CLOSE_WAIT = '08'
 SOL_PACKET = 263
 PACKET_QDISC_BYPASS = 20
 
@@ -56,18 +56,11 @@ def parse_args():
     return parser.parse_args()
 
 
-def hex_ip(ip):
-    """An IPv4 address as /proc/net/tcp prints it (little-endian hex)."""
-    return ''.join(f'{int(octet):02X}' for octet in reversed(ip.split('.')))
-
-
 def connections_to(tas_ip, tas_port):
-    """{local port: /proc/net/tcp state} of the connections to tas_ip:tas_port."""
-    remote = f'{hex_ip(tas_ip)}:{tas_port:04X}'
+    """{local port: state} of the connections to tas_ip:tas_port."""
+    remote = tcp_endpoint(tas_ip, tas_port)
     with open('/proc/net/tcp') as table:
-        rows = [line.split() for line in table.read().splitlines()[1:]]
-    return {int(fields[1].split(':')[1], 16): fields[3] for fields in rows
-            if fields[2] == remote}
+        return {port: state for port, peer, state in tcp_sockets(table.read()) if peer == remote}
 
 
 def established_local_port(tas_ip, tas_port):

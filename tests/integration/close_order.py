@@ -15,7 +15,6 @@ import harness
 PORT = 5002
 CONNS = 8
 BYTES_EACH_WAY = 4 * harness.MIB
-TCP_TIME_WAIT = '06'
 CLOSE_DONE_TIMEOUT = 5   # a retransmitted FIN would take longer than this
 
 
@@ -35,7 +34,7 @@ def main(test, first):
     if first == 'linux':
         def all_time_wait():
             states = bed.linux_tcp_states(PORT)
-            return len(states) == CONNS and all(s == TCP_TIME_WAIT for s in states)
+            return len(states) == CONNS and all(s == harness.TCP_TIME_WAIT for s in states)
         what = f'all {CONNS} Linux sockets in TIME_WAIT'
     else:
         def all_time_wait():

@@ -243,9 +243,23 @@ def read_text(path):
         return ''
 
 
-def hex_ipv4(address):
-    """An IPv4 address the way /proc/net/tcp prints it."""
-    return ''.join(f'{int(octet):02X}' for octet in reversed(address.split('.')))
+TCP_ESTABLISHED = '01'   # socket states as /proc/net/tcp prints them
+TCP_TIME_WAIT = '06'
+TCP_CLOSE_WAIT = '08'
+TCP_LISTEN = '0A'
+
+
+def tcp_sockets(table):
+    """(local port, remote 'ADDR:PORT' in /proc/net/tcp hex, state) for
+    each row of the text of a /proc/net/tcp table."""
+    rows = [line.split() for line in table.splitlines()[1:]]
+    return [(int(fields[1].rsplit(':', 1)[1], 16), fields[2], fields[3]) for fields in rows]
+
+
+def tcp_endpoint(address, port):
+    """IPv4 address and port the way /proc/net/tcp prints them."""
+    hex_address = ''.join(f'{int(octet):02X}' for octet in reversed(address.split('.')))
+    return f'{hex_address}:{port:04X}'
 
 
 def process_cpu_seconds(pid):
@@ -266,6 +280,17 @@ def process_run_seconds(pid):
     for task in os.listdir(f'/proc/{pid}/task'):
         total_ns += int(read_text(f'/proc/{pid}/task/{task}/schedstat').split()[0] or 0)
     return total_ns / 1e9
+
+
+def process_wakeups(pid):
+    """Context switches of all threads of pid so far: how often it slept
+    and was woken (or preempted)."""
+    total = 0
+    for task in os.listdir(f'/proc/{pid}/task'):
+        for line in read_text(f'/proc/{pid}/task/{task}/status').splitlines():
+            if 'ctxt_switches:' in line:
+                total += int(line.split()[1])
+    return total
 
 
 def wait_until(condition, timeout, what):
@@ -366,12 +391,11 @@ class Testbed:
         return dropped
 
     def linux_tcp_states(self, remote_port):
-        """States of the namespace's TCP sockets connected to tas:remote_port,
-        as /proc/net/tcp codes (01 ESTABLISHED ... 06 TIME_WAIT, 09 LAST_ACK)."""
-        remote = f'{hex_ipv4(self.tas_ip)}:{remote_port:04X}'
-        table = self.run_ns(['cat', '/proc/net/tcp'])
-        return [fields[3] for fields in (line.split() for line in table.splitlines()[1:])
-                if fields[2] == remote]
+        """States of the namespace's TCP sockets connected to tas:remote_port
+        (TCP_ESTABLISHED, TCP_TIME_WAIT...)."""
+        remote = tcp_endpoint(self.tas_ip, remote_port)
+        return [state for _, peer, state in tcp_sockets(self.run_ns(['cat', '/proc/net/tcp']))
+                if peer == remote]
 
     def iface_counters(self):
         """rx/tx packet and byte counters of the tas-side interface."""
@@ -387,13 +411,9 @@ class Testbed:
 
         Reads the namespace's TCP table through /proc/PID/net of a process
         living in it, so polling spawns nothing."""
-        for table in ('tcp', 'tcp6'):
-            for line in read_text(f'/proc/{ns_pid}/net/{table}').splitlines()[1:]:
-                fields = line.split()
-                local_port = int(fields[1].rsplit(':', 1)[1], 16)
-                if local_port == port and fields[3] == '0A':  # TCP_LISTEN
-                    return True
-        return False
+        return any(local_port == port and state == TCP_LISTEN
+                   for table in ('tcp', 'tcp6')
+                   for local_port, _, state in tcp_sockets(read_text(f'/proc/{ns_pid}/net/{table}')))
 
     def wait_tas_listening(self, proc, port, timeout=15):
         """Bounded SYN probe from the namespace until tas answers port with

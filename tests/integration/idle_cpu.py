@@ -28,6 +28,7 @@ def measure_idle(test, names):
     pids = list(names)
     cpu_before = {pid: harness.process_cpu_seconds(pid) for pid in pids}
     run_before = {pid: harness.process_run_seconds(pid) for pid in pids}
+    wakeups_before = {pid: harness.process_wakeups(pid) for pid in pids}
     started = time.monotonic()
     time.sleep(IDLE_SECONDS)
     elapsed = time.monotonic() - started
@@ -35,8 +36,10 @@ def measure_idle(test, names):
     for pid in pids:
         ticked = (harness.process_cpu_seconds(pid) - cpu_before[pid]) / elapsed
         shares[pid] = (harness.process_run_seconds(pid) - run_before[pid]) / elapsed
+        wakeups = (harness.process_wakeups(pid) - wakeups_before[pid]) / elapsed
         test.log(f'measured: {names[pid]} used {shares[pid] * 100:.2f} % of a core over '
-                 f'{elapsed:.1f} s idle (utime+stime: {ticked * 100:.2f} %)')
+                 f'{elapsed:.1f} s idle (utime+stime: {ticked * 100:.2f} %), '
+                 f'{wakeups:.0f} context switches/s')
     return [f'{names[pid]} used {share * 100:.2f} % of a core while idle '
             f'(limit {MAX_SHARE * 100:.0f} %)' for pid, share in shares.items()
             if share >= MAX_SHARE]
