@@ -9,9 +9,7 @@
  * but takes accepts for it from any context of the application, so the
  * listener is opened once, through the first context, and every thread
  * keeps its own accepts outstanding on it: new connections land on
- * whichever thread asked.  Calls on the shared listener are serialised
- * by listener_lock.  (A libtas that refuses accepts from other contexts
- * leaves all connections to the first thread; see accept_refused.)
+ * whichever thread asked.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -51,7 +49,6 @@ struct echo_worker {
 };
 
 static struct tas_listener *listener;
-static pthread_mutex_t listener_lock = PTHREAD_MUTEX_INITIALIZER;
 static atomic_bool stopping;
 
 static size_t min_size(size_t a, size_t b)
@@ -79,19 +76,12 @@ static void conn_unlink_free(struct echo_worker *worker,
 	free(conn);
 }
 
-/* A libtas that ties a listener to the context that opened it refuses
- * the other threads' accepts (-EINVAL): they then stay out of accepting
- * for good, and the first thread serves every connection. */
+/* Other threads' accepts are refused (-EAGAIN) until the listener is up:
+ * wait a little rather than spin. */
 static void accept_refused(struct echo_worker *worker, int error)
 {
-	if (error == -EINVAL && worker->index > 0) {
-		fprintf(stderr, "thread %u: libtas does not share the listener "
-			"between contexts; thread 0 accepts every connection\n",
-			worker->index);
-		worker->accept_retry_ns = UINT64_MAX;
-		return;
-	}
-	fprintf(stderr, "tas_accept: %s\n", strerror(-error));
+	if (error != -EAGAIN)
+		fprintf(stderr, "tas_accept: %s\n", strerror(-error));
 	worker->accept_retry_ns = mono_now_ns() + ACCEPT_RETRY_NS;
 }
 
@@ -110,9 +100,7 @@ static void issue_accepts(struct echo_worker *worker)
 
 		if (!conn)
 			return;
-		pthread_mutex_lock(&listener_lock);
 		error = tas_accept(worker->ctx, listener, conn);
-		pthread_mutex_unlock(&listener_lock);
 		if (error < 0) {
 			free(conn);
 			accept_refused(worker, error);

@@ -199,20 +199,32 @@ void fp_events_flush(struct fp_worker *w)
 /* doc/internals.md "Command validation".  A flow is announced only while
  * installed and becomes dead before it is removed, so the flags tell
  * that it is installed; the generation tells that it is this flow. */
+/*
+ * The flow a command is for, or NULL.  A command can legitimately arrive
+ * after its flow ended (the app released data while a RST or its own close
+ * removed the flow, or the id was reused since): those are *stale and
+ * ignored.  Only a command naming a live flow of this context wrongly is
+ * an application error.
+ */
 static struct flow_state *command_flow(struct fp_worker *w,
 				       const struct fp_context *ctx,
-				       const struct tas_app_cmd *cmd)
+				       const struct tas_app_cmd *cmd,
+				       bool *stale)
 {
 	struct service *svc = w->svc;
 
+	*stale = false;
 	if (cmd->flow_id >= svc->cfg.max_flows)
 		return NULL;
 	struct flow_state *flow = &svc->flows[cmd->flow_id];
 	uint16_t flags = __atomic_load_n(&flow->flags, __ATOMIC_RELAXED);
 
 	if ((flags & (FLOW_F_ANNOUNCED | FLOW_F_DEAD)) != FLOW_F_ANNOUNCED ||
-	    flow->app_id != ctx->app_id || flow->ctx_id != ctx->ctx_id ||
-	    flow->flow_gen != cmd->flow_gen)
+	    flow->flow_gen != cmd->flow_gen) {
+		*stale = true;
+		return NULL;
+	}
+	if (flow->app_id != ctx->app_id || flow->ctx_id != ctx->ctx_id)
 		return NULL;
 	struct flow_key key = fp_flow_key(flow);
 	if (fp_core_of_hash(svc, flow_key_hash(&key)) != w->core)
@@ -307,8 +319,9 @@ static unsigned context_commands(struct fp_worker *w, struct fp_context *ctx)
 
 	for (unsigned i = 0; i < count; i++) {
 		const struct tas_app_cmd *cmd = &cmds[i];
-		struct flow_state *flow = command_flow(w, ctx, cmd);
-		bool done = false;
+		bool stale;
+		struct flow_state *flow = command_flow(w, ctx, cmd, &stale);
+		bool done = stale;
 
 		if (flow != NULL && cmd->type == TAS_CMD_TX_COMMIT)
 			done = tx_commit(w, flow, cmd->value);

@@ -94,11 +94,39 @@ static void accept_drop(struct tas_conn *conn)
 	free(conn);
 }
 
+/*
+ * An accept from a context other than the listener's (one listener shared
+ * by several threads): the request goes out on this context's ring, so the
+ * connection is announced here, and the listener's own list, which only
+ * its thread touches, is left alone.  The listener must be up already.
+ */
+static int accept_foreign(struct tas_context *ctx,
+			  struct tas_listener *listener, void *user_data)
+{
+	if (!__atomic_load_n(&listener->listening, __ATOMIC_ACQUIRE))
+		return -EAGAIN;
+
+	struct tas_conn *conn = conn_new(ctx, user_data);
+	if (conn == NULL)
+		return -ENOMEM;
+	conn->listener = listener;
+	conn->flags |= CONN_ACCEPT_FOREIGN;
+	int err = conn_map_insert(&ctx->opening, conn->cookie, conn);
+	if (err == 0) {
+		err = send_accept(conn);
+		if (err != 0)
+			conn_map_remove(&ctx->opening, conn->cookie);
+	}
+	if (err != 0)
+		free(conn);
+	return err;
+}
+
 int tas_accept(struct tas_context *ctx, struct tas_listener *listener,
 	       void *user_data)
 {
 	if (listener->ctx != ctx)
-		return -EINVAL;
+		return accept_foreign(ctx, listener, user_data);
 	if (listener->status != 0)
 		return listener->status;
 
@@ -122,7 +150,8 @@ int tas_accept(struct tas_context *ctx, struct tas_listener *listener,
 void listener_started(struct tas_listener *listener, uint32_t id)
 {
 	listener->id = id;
-	listener->listening = true;
+	/* Other contexts read id once they see listening (accept_foreign). */
+	__atomic_store_n(&listener->listening, true, __ATOMIC_RELEASE);
 	/* Oldest first, as they were asked for. */
 	struct tas_conn *oldest = listener->accepts;
 	while (oldest != NULL && oldest->accept_next != NULL)

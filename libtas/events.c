@@ -298,7 +298,7 @@ static struct tas_conn *take_opening(struct tas_context *ctx, uint64_t cookie,
 	if (conn == NULL || (conn->listener != NULL) != accepting)
 		return NULL;
 	conn_map_remove(&ctx->opening, cookie);
-	if (accepting)
+	if (accepting && !(conn->flags & CONN_ACCEPT_FOREIGN))
 		accept_unlink(conn);
 	return conn;
 }

@@ -47,6 +47,8 @@ extern struct tas_registration registration;
 #define CONN_DATA_QUEUED 0x0100u   /* a TAS_EV_DATA is waiting for delivery */
 #define CONN_WRITABLE_QUEUED 0x0200u
 #define CONN_ACCEPT_SENT 0x0400u   /* pending accept: ACCEPT is out */
+#define CONN_ACCEPT_FOREIGN 0x0800u /* accept on another context's listener:
+				     * not linked in the listener's list */
 
 struct tas_conn {
 	struct tas_context *ctx;

@@ -71,7 +71,10 @@ int tas_listen(struct tas_context *ctx, uint16_t local_port, uint32_t backlog,
 
 /* Ask for one connection from the listener's backlog.  Completion:
  * TAS_EV_ACCEPTED on ctx carrying a new conn whose user_data is the
- * user_data given here.  Several accepts may be outstanding. */
+ * user_data given here.  Several accepts may be outstanding.  ctx may be
+ * another context than the listener's (threads sharing one listener) once
+ * the listener is up (TAS_EV_LISTENING); before that: -EAGAIN.  Accepts of
+ * other contexts must be completed before the listener is closed. */
 int tas_accept(struct tas_context *ctx, struct tas_listener *listener,
 	       void *user_data);
 
