@@ -47,6 +47,10 @@ struct service_config {
 	uint32_t max_flows;
 	uint16_t mtu;
 	const char *socket_path;
+	/* Users allowed to register applications (root always is);
+	 * allowed_uid_count == 0: every user. */
+	uint32_t allowed_uids[8];
+	unsigned allowed_uid_count;
 	bool quiet;
 };
 

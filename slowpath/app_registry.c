@@ -4,10 +4,11 @@
  * their publication to the fast-path cores, the slow-path command and
  * event rings, and the clean-up of applications that go away.
  *
- * The socket file has mode 0666: any local user may register.  That is
- * safe because an application reaches only its own region and everything
- * the service reads from it is validated; every peer's pid and uid
- * (SO_PEERCRED) are logged.
+ * The socket file has mode 0666: any local user may register, unless
+ * --allow-uid names the users who may (root always may).  Opening it to
+ * everyone is safe because an application reaches only its own region and
+ * everything the service reads from it is validated; every peer's pid and
+ * uid (SO_PEERCRED) are logged.
  *
  * Life of an application:
  *   CONNECTED  socket accepted, app id assigned, waiting for HELLO
@@ -542,6 +543,16 @@ static void on_app_socket(struct service *svc, int fd, uint32_t events,
 	}
 }
 
+static bool uid_allowed(const struct service_config *cfg, uid_t uid)
+{
+	if (uid == 0 || cfg->allowed_uid_count == 0)
+		return true;
+	for (unsigned i = 0; i < cfg->allowed_uid_count; i++)
+		if (cfg->allowed_uids[i] == uid)
+			return true;
+	return false;
+}
+
 static void accept_app(struct service *svc, int sock)
 {
 	struct ucred cred;
@@ -550,6 +561,13 @@ static void accept_app(struct service *svc, int sock)
 	if (getsockopt(sock, SOL_SOCKET, SO_PEERCRED, &cred, &cred_len) != 0) {
 		log_warn("registration socket: no peer credentials: %s",
 			 strerror(errno));
+		close(sock);
+		return;
+	}
+	if (!uid_allowed(&svc->cfg, cred.uid)) {
+		log_warn("refusing pid %d: uid %u is not allowed (--allow-uid)",
+			 (int)cred.pid, (unsigned)cred.uid);
+		(void)send_error(sock, -EPERM);
 		close(sock);
 		return;
 	}

@@ -45,6 +45,7 @@ enum option_id {
 	OPT_VDEV,
 	OPT_IFACE,
 	OPT_NO_HUGE,
+	OPT_ALLOW_UID,
 };
 
 static const struct option long_options[] = {
@@ -60,6 +61,7 @@ static const struct option long_options[] = {
 	{ "vdev", required_argument, NULL, OPT_VDEV },
 	{ "iface", required_argument, NULL, OPT_IFACE },
 	{ "no-huge", no_argument, NULL, OPT_NO_HUGE },
+	{ "allow-uid", required_argument, NULL, OPT_ALLOW_UID },
 	{ "quiet", no_argument, NULL, OPT_QUIET },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "version", no_argument, NULL, OPT_VERSION },
@@ -98,6 +100,9 @@ static const char usage_text[] =
 	"Service:\n"
 	"  --socket PATH           application registration socket\n"
 	"                          (default " TAS_DEFAULT_SOCKET_PATH ")\n"
+	"  --allow-uid UID         only this user (and root) may register\n"
+	"                          applications; may be repeated up to 8 times\n"
+	"                          (default: every local user)\n"
 	"  -q, --quiet             log only warnings and errors\n"
 	"  -h, --help              print this help and exit\n"
 	"  -V, --version           print the version and exit\n"
@@ -328,6 +333,13 @@ static enum options_result parse_option(int option, const char *value,
 		return OPTIONS_RUN;
 	case OPT_NO_HUGE:
 		opts->no_huge = true;
+		return OPTIONS_RUN;
+	case OPT_ALLOW_UID:
+		if (!parse_integer(value, 0, UINT32_MAX - 1, &number))
+			return refuse("allow-uid", value, "a numeric user id");
+		if (cfg->allowed_uid_count == 8)
+			return refuse("allow-uid", value, "at most 8 users");
+		cfg->allowed_uids[cfg->allowed_uid_count++] = (uint32_t)number;
 		return OPTIONS_RUN;
 	case OPT_QUIET:
 		cfg->quiet = true;
