@@ -196,15 +196,15 @@ void fp_events_flush(struct fp_worker *w)
 
 /* ---- commands ---- */
 
-/* doc/internals.md "Command validation".  A flow is announced only while
- * installed and becomes dead before it is removed, so the flags tell
- * that it is installed; the generation tells that it is this flow. */
 /*
- * The flow a command is for, or NULL.  A command can legitimately arrive
- * after its flow ended (the app released data while a RST or its own close
- * removed the flow, or the id was reused since): those are *stale and
- * ignored.  Only a command naming a live flow of this context wrongly is
- * an application error.
+ * The flow a command is for, or NULL (doc/internals.md "Command
+ * validation").  A flow is announced only while installed and becomes
+ * dead before it is removed, so the flags tell that it is installed; the
+ * generation tells that it is this flow.  A command can legitimately
+ * arrive after its flow ended (the app released data while a RST or its
+ * own close removed the flow, or the id was reused since): those are
+ * stale and ignored.  Only a command naming a live flow of this context
+ * wrongly is an application error.
  */
 static struct flow_state *command_flow(struct fp_worker *w,
 				       const struct fp_context *ctx,
@@ -332,6 +332,18 @@ static unsigned context_commands(struct fp_worker *w, struct fp_context *ctx)
 	}
 	send_window_updates(w, &released);
 	return count;
+}
+
+bool fp_app_drain(struct fp_worker *w, struct fp_context *ctx)
+{
+	unsigned count;
+
+	do {
+		if (!fp_context_ready(w, ctx))
+			return false;
+		count = context_commands(w, ctx);
+	} while (count == FP_APP_CMD_BURST);
+	return true;
 }
 
 unsigned fp_app_poll(struct fp_worker *w)

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include <rte_errno.h>
+#include <rte_log.h>
 #include <rte_mbuf.h>
 #include <rte_ring.h>
 #include <rte_ring_elem.h>
@@ -226,11 +227,14 @@ static int worker_init(struct fp_worker *w, struct fp_core *core)
 int fp_core_main(void *arg)
 {
 	struct fp_core *core = arg;
-	/* About 30 KB: the lcore's stack is the core's private memory. */
+	/* About 20 KB: the lcore's stack is the core's private memory. */
 	struct fp_worker worker;
 
-	if (worker_init(&worker, core) < 0)
+	if (worker_init(&worker, core) < 0) {
+		RTE_LOG(ERR, USER1, "fast path %u: no epoll instance: %s\n",
+			core->index, strerror(errno));
 		return -1;
+	}
 	while (!worker.svc->stopping) {
 		if (poll_once(&worker) > 0)
 			fp_sleep_busy(&worker);

@@ -30,7 +30,7 @@ struct rte_mbuf;
 #define FP_SP_CMD_BURST FP_BURST   /* slow-path commands per iteration */
 #define FP_TX_BUDGET (2u * FP_BURST) /* data segments per iteration */
 #define FP_TX_SEGMENTS_PER_TURN 4u /* then the next flow in the FIFO */
-#define FP_WAITING_ANNOUNCES 64u   /* announcements waiting for a context */
+#define FP_WAITING_COMMANDS 64u    /* slow-path commands waiting for a context */
 #define FP_CONTEXTS_TO_FLUSH FP_BURST
 
 /* What one burst did to one flow, turned into events and at most one ACK
@@ -75,12 +75,12 @@ struct fp_worker {
 	unsigned contexts_to_flush;
 	struct fp_context *flush[FP_CONTEXTS_TO_FLUSH];
 
-	/* Slow-path commands read but not yet run, and announcements whose
-	 * context cannot take events yet. */
+	/* Slow-path commands read but not yet run, and those waiting for an
+	 * application context to take events (fp_slowpath.c). */
 	unsigned sp_command_count, sp_command_next;
 	struct fp_command sp_commands[FP_SP_CMD_BURST];
-	unsigned waiting_announce_count;
-	struct fp_command waiting_announces[FP_WAITING_ANNOUNCES];
+	unsigned waiting_count;
+	struct fp_command waiting[FP_WAITING_COMMANDS];
 
 	/* Queue manager: FIFO of flows with something to send, linked
 	 * through flow_state.tx_queue_next. */
@@ -144,6 +144,9 @@ void fp_flow_event(struct fp_worker *w, struct fp_context *ctx,
 void fp_events_flush(struct fp_worker *w);
 /* Read and run application commands; returns how many. */
 unsigned fp_app_poll(struct fp_worker *w);
+/* Run every command ctx has queued; false if it is not taking events,
+ * so that some had to stay unread. */
+bool fp_app_drain(struct fp_worker *w, struct fp_context *ctx);
 
 /* ---- fp_slowpath.c ---- */
 unsigned fp_slowpath_poll(struct fp_worker *w);
@@ -185,6 +188,14 @@ static inline bool fp_fin_unsent(const struct flow_state *flow)
 static inline bool fp_has_unsent(const struct flow_state *flow)
 {
 	return flow->tx_avail > 0 || fp_fin_unsent(flow);
+}
+
+/* SND.NXT advanced: once everything committed has been sent again since
+ * a go-back-N, SND.NXT is past the old SND.NXT (FLOW_F_REWOUND). */
+static inline void fp_note_resent(struct flow_state *flow)
+{
+	if (flow->tx_avail == 0 && !fp_fin_unsent(flow))
+		flow->flags &= (uint16_t)~FLOW_F_REWOUND;
 }
 
 /* The window field of our segments (RFC 7323 section 2.3). */

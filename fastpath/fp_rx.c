@@ -189,14 +189,10 @@ static bool read_options(const struct flow_state *flow,
 
 /* Why a segment of an installed flow must leave the fast path; 0 if it
  * stays. */
-static enum sp_exception_reason leave_reason(const struct rx_segment *seg,
+static enum sp_exception_reason leave_reason(const struct flow_state *flow,
+					     const struct pkt_info *info,
 					     struct seg_timestamp *ts)
 {
-	const struct pkt_info *info = &seg->info;
-
-	/* No flow for this 4-tuple (any more). */
-	if (seg->flow == NULL || !flow_matches(seg->flow, &seg->key))
-		return SP_EXC_NO_FLOW;
 	/* Connection setup and reset: the slow path's state machine. */
 	if (info->flags & (RTE_TCP_SYN_FLAG | RTE_TCP_RST_FLAG))
 		return SP_EXC_FLAGS;
@@ -204,7 +200,7 @@ static enum sp_exception_reason leave_reason(const struct rx_segment *seg,
 	if (info->flags & RTE_TCP_URG_FLAG)
 		return SP_EXC_OPTIONS;
 	/* An option we do not understand. */
-	if (!read_options(seg->flow, info, ts))
+	if (!read_options(flow, info, ts))
 		return SP_EXC_OPTIONS;
 	return 0;
 }
@@ -277,8 +273,7 @@ static void skip_resend(struct flow_state *flow, uint32_t acked)
 	flow->tx_sent += skip;
 	if (skip > data)
 		flow->flags |= FLOW_F_TX_FIN_SENT;
-	if (flow->tx_avail == 0 && !fp_fin_unsent(flow))
-		flow->flags &= (uint16_t)~FLOW_F_REWOUND;
+	fp_note_resent(flow);
 }
 
 static void sample_rtt(struct fp_worker *w, struct flow_state *flow,
@@ -546,15 +541,19 @@ static enum sp_exception_reason rx_segment(struct fp_worker *w,
 					   struct fp_burst_flows *burst,
 					   const struct rx_segment *seg)
 {
+	struct flow_state *flow = seg->flow;
 	struct seg_timestamp ts;
-	enum sp_exception_reason reason = leave_reason(seg, &ts);
+	enum sp_exception_reason reason;
 	struct fp_flow_work *work;
 
+	if (flow == NULL || !flow_matches(flow, &seg->key))
+		return SP_EXC_NO_FLOW;
+	if (flow->flags & FLOW_F_DEAD)
+		return 0; /* being removed: dropped */
+	reason = leave_reason(flow, &seg->info, &ts);
 	if (reason != 0)
 		return reason;
-	if (seg->flow->flags & FLOW_F_DEAD)
-		return 0; /* being removed: dropped */
-	work = burst_entry(w, burst, seg->flow);
+	work = burst_entry(w, burst, flow);
 	if (work == NULL) {
 		w->core->rx_dropped++;
 		return 0;

@@ -47,11 +47,24 @@ void fp_notify_slowpath(struct fp_worker *w, enum sp_notify_type type,
 	w->wake_slowpath = true;
 }
 
-/* ---- announcing flows to applications ---- */
+/* ---- commands that need the flow's application context ----
+ *
+ * FP_CMD_FLOW_ANNOUNCE emits events, so its context must take them.
+ * FP_CMD_FLOW_FIN must come after the data the application committed
+ * before it asked to shut down: that commit went straight to this core,
+ * the shutdown through the slow path, so the context's commands are run
+ * before the FIN is queued.  A command whose context cannot take events
+ * waits (in order per flow and context) while other commands go on. */
 
 static bool is_announcement(uint32_t event_type)
 {
 	return event_type == TAS_EVT_ACCEPTED || event_type == TAS_EVT_CONNECTED;
+}
+
+static uint16_t context_id_of(const struct flow_state *flow,
+			      const struct fp_command *cmd)
+{
+	return cmd->type == FP_CMD_FLOW_ANNOUNCE ? cmd->ctx_id : flow->ctx_id;
 }
 
 static void announce(struct fp_worker *w, struct fp_context *ctx,
@@ -82,60 +95,99 @@ static void announce(struct fp_worker *w, struct fp_context *ctx,
 		fp_flow_event(w, ctx, flow, TAS_EVT_PEER_FIN, 0);
 }
 
-static bool waits_for_context(const struct fp_worker *w,
-			      const struct fp_command *cmd, uint16_t app_id)
-{
-	for (unsigned i = 0; i < w->waiting_announce_count; i++) {
-		const struct fp_command *waiting = &w->waiting_announces[i];
-
-		if (waiting->ctx_id == cmd->ctx_id &&
-		    w->svc->flows[waiting->flow_id].app_id == app_id)
-			return true;
-	}
-	return false;
-}
-
-/* False if the announcement must wait: its context does not take events
- * now (or an earlier announcement for it waits). */
-static bool try_announce(struct fp_worker *w, struct flow_state *flow,
-			 const struct fp_command *cmd, bool is_waiting)
+/* False if the command must wait for its context. */
+static bool announce_or_wait(struct fp_worker *w, struct flow_state *flow,
+			     const struct fp_command *cmd)
 {
 	struct fp_context *ctx = fp_context_of(w, flow->app_id, cmd->ctx_id);
 
+	/* Context gone (the slow path resets its flows), or nonsense:
+	 * nothing to tell anybody. */
 	if (ctx == NULL || !is_announcement(cmd->value) ||
-	    (flow->flags & (FLOW_F_ANNOUNCED | FLOW_F_DEAD))) {
-		/* Context gone (the slow path resets its flows) or a command
-		 * that makes no sense: nothing to tell anybody. */
+	    (flow->flags & FLOW_F_ANNOUNCED))
 		return true;
-	}
-	if ((!is_waiting && waits_for_context(w, cmd, flow->app_id)) ||
-	    !fp_context_ready(w, ctx))
+	if (!fp_context_ready(w, ctx))
 		return false;
 	announce(w, ctx, flow, cmd);
 	return true;
 }
 
-static void forget_waiting_announce(struct fp_worker *w, uint32_t flow_id)
+static bool fin_or_wait(struct fp_worker *w, struct flow_state *flow)
 {
-	unsigned kept = 0;
+	struct fp_context *ctx = fp_context_of(w, flow->app_id, flow->ctx_id);
 
-	for (unsigned i = 0; i < w->waiting_announce_count; i++)
-		if (w->waiting_announces[i].flow_id != flow_id)
-			w->waiting_announces[kept++] = w->waiting_announces[i];
-	w->waiting_announce_count = kept;
+	if ((flow->flags & FLOW_F_ANNOUNCED) && ctx != NULL &&
+	    !fp_app_drain(w, ctx))
+		return false;
+	flow->flags |= FLOW_F_TX_FIN_REQ;
+	fp_txq_push(w, flow);
+	return true;
 }
 
-static void retry_waiting_announces(struct fp_worker *w)
+static bool run_or_wait(struct fp_worker *w, struct flow_state *flow,
+			const struct fp_command *cmd)
+{
+	if (cmd->type == FP_CMD_FLOW_ANNOUNCE)
+		return announce_or_wait(w, flow, cmd);
+	return fin_or_wait(w, flow);
+}
+
+/* One of the first count waiting commands is for the same flow or
+ * context as cmd. */
+static bool must_queue_behind(const struct fp_worker *w, unsigned count,
+			      const struct flow_state *flow,
+			      const struct fp_command *cmd)
+{
+	uint16_t ctx_id = context_id_of(flow, cmd);
+
+	for (unsigned i = 0; i < count; i++) {
+		const struct fp_command *waiting = &w->waiting[i];
+		const struct flow_state *other = &w->svc->flows[waiting->flow_id];
+
+		if (waiting->flow_id == cmd->flow_id ||
+		    (other->app_id == flow->app_id &&
+		     context_id_of(other, waiting) == ctx_id))
+			return true;
+	}
+	return false;
+}
+
+/* False if the command could not even wait: the list is full. */
+static bool run_with_context(struct fp_worker *w, struct flow_state *flow,
+			     const struct fp_command *cmd)
+{
+	if (!must_queue_behind(w, w->waiting_count, flow, cmd) &&
+	    run_or_wait(w, flow, cmd))
+		return true;
+	if (w->waiting_count == FP_WAITING_COMMANDS)
+		return false;
+	w->waiting[w->waiting_count++] = *cmd;
+	return true;
+}
+
+static void retry_waiting(struct fp_worker *w)
 {
 	unsigned kept = 0;
 
-	for (unsigned i = 0; i < w->waiting_announce_count; i++) {
-		const struct fp_command *cmd = &w->waiting_announces[i];
+	for (unsigned i = 0; i < w->waiting_count; i++) {
+		const struct fp_command *cmd = &w->waiting[i];
+		struct flow_state *flow = &w->svc->flows[cmd->flow_id];
 
-		if (!try_announce(w, &w->svc->flows[cmd->flow_id], cmd, true))
-			w->waiting_announces[kept++] = *cmd;
+		if (must_queue_behind(w, kept, flow, cmd) ||
+		    !run_or_wait(w, flow, cmd))
+			w->waiting[kept++] = *cmd;
 	}
-	w->waiting_announce_count = kept;
+	w->waiting_count = kept;
+}
+
+static void forget_waiting(struct fp_worker *w, uint32_t flow_id)
+{
+	unsigned kept = 0;
+
+	for (unsigned i = 0; i < w->waiting_count; i++)
+		if (w->waiting[i].flow_id != flow_id)
+			w->waiting[kept++] = w->waiting[i];
+	w->waiting_count = kept;
 }
 
 /* ---- commands ---- */
@@ -144,7 +196,7 @@ static void remove_flow(struct fp_worker *w, struct flow_state *flow,
 			uint32_t flow_id)
 {
 	fp_txq_remove(w, flow);
-	forget_waiting_announce(w, flow_id);
+	forget_waiting(w, flow_id);
 	flow->flags |= FLOW_F_DEAD;
 	fp_notify_slowpath(w, SP_NOTIFY_FLOW_REMOVED, flow_id, 0);
 }
@@ -160,9 +212,8 @@ static bool run_command(struct fp_worker *w, const struct fp_command *cmd)
 		return true;
 	switch ((enum fp_command_type)cmd->type) {
 	case FP_CMD_FLOW_FIN:
-		flow->flags |= FLOW_F_TX_FIN_REQ;
-		fp_txq_push(w, flow);
-		break;
+	case FP_CMD_FLOW_ANNOUNCE:
+		return run_with_context(w, flow, cmd);
 	case FP_CMD_FLOW_RETRANSMIT:
 		fp_tx_go_back_n(flow);
 		fp_txq_push(w, flow);
@@ -173,13 +224,6 @@ static bool run_command(struct fp_worker *w, const struct fp_command *cmd)
 	case FP_CMD_FLOW_TX_KICK:
 		fp_tx_window_probe(w, flow);
 		fp_txq_push(w, flow);
-		break;
-	case FP_CMD_FLOW_ANNOUNCE:
-		if (try_announce(w, flow, cmd, false))
-			break;
-		if (w->waiting_announce_count == FP_WAITING_ANNOUNCES)
-			return false;
-		w->waiting_announces[w->waiting_announce_count++] = *cmd;
 		break;
 	}
 	return true;
@@ -219,7 +263,7 @@ unsigned fp_slowpath_poll(struct fp_worker *w)
 {
 	unsigned work;
 
-	retry_waiting_announces(w);
+	retry_waiting(w);
 	work = run_commands(w) + send_packets(w);
 	fp_events_flush(w);
 	return work;

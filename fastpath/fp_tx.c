@@ -220,13 +220,6 @@ static uint32_t send_room(const struct flow_state *flow)
 	return window > flow->tx_sent ? window - flow->tx_sent : 0;
 }
 
-/* Everything committed has been sent (again) since the go-back-N. */
-static void note_progress_after_rewind(struct flow_state *flow)
-{
-	if (flow->tx_avail == 0 && !fp_fin_unsent(flow))
-		flow->flags &= (uint16_t)~FLOW_F_REWOUND;
-}
-
 /* Send len bytes from SND.NXT, with the FIN if fin.  False if no mbuf. */
 static bool send_data(struct fp_worker *w, struct flow_state *flow,
 		      uint32_t len, bool fin)
@@ -252,7 +245,7 @@ static bool send_data(struct fp_worker *w, struct flow_state *flow,
 	flow->tx_sent += len + fin;
 	if (fin)
 		flow->flags |= FLOW_F_TX_FIN_SENT;
-	note_progress_after_rewind(flow);
+	fp_note_resent(flow);
 	send_segment(w, flow, m, &frame);
 	return true;
 }
