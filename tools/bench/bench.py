@@ -1,0 +1,157 @@
+"""The service-core benchmark: echo RPC on tas against Linux, and the fast
+path's instructions per data segment; writes doc/benchmarks.md.
+
+Run by hand as root (tools/bench/run.sh), not by the test suite.  Reuses
+the integration-test harness (tests/integration/harness.py) for test
+beds, the tas service and processes, so everything it starts is torn down
+even when it fails or is interrupted.
+"""
+
+import argparse
+import os
+import shlex
+import signal
+import subprocess
+import sys
+import time
+
+BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
+SOURCE_ROOT = os.path.dirname(os.path.dirname(BENCH_DIR))
+PARTS = ('rpc', 'callgrind')
+SETUP_KEYS = ('local', 'remote')
+RELEASE_HINT = ('meson setup /tmp/build-bench {root} -Dbuildtype=release && '
+                'ninja -C /tmp/build-bench')
+
+
+def size(text):
+    units = {'K': 1 << 10, 'M': 1 << 20, 'G': 1 << 30}
+    text = text.strip().upper()
+    if text and text[-1] in units:
+        return int(text[:-1]) * units[text[-1]]
+    return int(text)
+
+
+def comma_list(allowed):
+    def parse(text):
+        items = [item for item in text.split(',') if item]
+        unknown = [item for item in items if item not in allowed]
+        if unknown or not items:
+            raise argparse.ArgumentTypeError(
+                f'{text!r}: choose from {", ".join(allowed)}')
+        return items
+    return parse
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(
+        prog='tools/bench/run.sh',
+        description='Echo RPC on tas vs Linux and fast-path instructions per '
+                    'segment; writes doc/benchmarks.md.  Needs root.')
+    parser.add_argument('--build-dir', default=os.path.join(SOURCE_ROOT, 'build'),
+                        help='meson build directory (default: build/ of the source '
+                             'tree); use a release build: ' + RELEASE_HINT.format(
+                                 root=SOURCE_ROOT))
+    parser.add_argument('--no-build', action='store_true',
+                        help='do not run ninja in the build directory first')
+    parser.add_argument('--parts', type=comma_list(PARTS), default=list(PARTS),
+                        help='rpc,callgrind (default both)')
+    parser.add_argument('--setups', type=comma_list(SETUP_KEYS), default=list(SETUP_KEYS),
+                        help='echo RPC setups: local,remote (default both)')
+    parser.add_argument('--repeats', type=int, default=3,
+                        help='runs of every echo RPC case (default 3)')
+    parser.add_argument('--duration', type=float, default=3,
+                        help='measured seconds per run (default 3)')
+    parser.add_argument('--warmup', type=float, default=1,
+                        help='unmeasured seconds before each run (default 1)')
+    parser.add_argument('--callgrind-bytes', type=size, default=32 << 20,
+                        help='bytes per direction of the callgrind bulk transfer '
+                             '(K/M/G; default 32M)')
+    parser.add_argument('--callgrind-repeats', type=int, default=3,
+                        help='repetitions of the callgrind measurement (default 3)')
+    parser.add_argument('--output', default=os.path.join(SOURCE_ROOT, 'doc', 'benchmarks.md'),
+                        help='report to write (default doc/benchmarks.md)')
+    args = parser.parse_args()
+    if args.repeats < 1 or args.callgrind_repeats < 1:
+        parser.error('repeats must be at least 1')
+    if args.duration <= 0 or args.warmup < 0:
+        parser.error('--duration must be positive and --warmup not negative')
+    return args
+
+
+def fail(message):
+    print(f'bench: {message}', file=sys.stderr)
+    sys.exit(1)
+
+
+def prepare_build(build_dir, build):
+    if not os.path.exists(os.path.join(build_dir, 'build.ninja')):
+        fail(f'{build_dir} is not a meson build directory; make one with\n  '
+             + RELEASE_HINT.format(root=SOURCE_ROOT) + '\nand pass --build-dir')
+    if build:
+        subprocess.run(['ninja', '-C', build_dir], check=True,
+                       stdout=subprocess.DEVNULL)
+    # Read by the harness when it starts tas and the applications.
+    os.environ.update(TAS_BUILD_ROOT=build_dir,
+                      TAS_EXE=os.path.join(build_dir, 'slowpath', 'tas'),
+                      TAS_APPS_DIR=os.path.join(build_dir, 'apps'))
+
+
+def stop_on_sigterm():
+    def interrupted(signum, _frame):
+        raise KeyboardInterrupt(f'signal {signum}')
+    signal.signal(signal.SIGTERM, interrupted)
+
+
+def run_part(harness, name, body):
+    """body(test) with the harness's clean-up afterwards, whatever happens."""
+    test = harness.Test(f'bench-{name}', bound=0)
+    test.log(f'{name}: work directory {test.workdir}')
+    try:
+        return body(test)
+    finally:
+        for error in test.cleanup():
+            test.log(f'clean-up: {error}')
+
+
+def main():
+    args = parse_args()
+    if os.geteuid() != 0:
+        fail('needs root (network namespaces, veth pairs, DPDK): sudo tools/bench/run.sh')
+    build_dir = os.path.abspath(args.build_dir)
+    prepare_build(build_dir, not args.no_build)
+    sys.path.insert(0, os.path.join(SOURCE_ROOT, 'tests', 'integration'))
+    import harness
+    import fp_instructions
+    import machine
+    import report
+    import rpc_bench
+
+    stop_on_sigterm()
+    if not machine.is_release(build_dir):
+        print(f'bench: warning: {build_dir} is not a release build', file=sys.stderr)
+    conditions = machine.conditions(SOURCE_ROOT, build_dir)
+    started = time.monotonic()
+    rpc = cg = None
+    try:
+        if 'rpc' in args.parts:
+            params = rpc_bench.Params(args.repeats, args.duration, args.warmup)
+            rpc = run_part(harness, 'rpc', lambda test: rpc_bench.run(
+                test, params, test.log, only=args.setups))
+        if 'callgrind' in args.parts:
+            cg = run_part(harness, 'callgrind', lambda test: fp_instructions.run(
+                test, args.callgrind_bytes, args.callgrind_repeats, test.log))
+    except harness.Failure as failure:
+        fail(f'{failure}\n(nothing written)')
+    except KeyboardInterrupt:
+        fail('interrupted (nothing written)')
+    minutes = (time.monotonic() - started) / 60
+    invocation = 'sudo tools/bench/run.sh ' + shlex.join(sys.argv[1:])
+    text = report.render(invocation.strip(), minutes, conditions, rpc, cg,
+                         machine.load_average())
+    with open(args.output, 'w') as f:
+        f.write(text)
+    print(f'bench: wrote {args.output} ({minutes:.1f} minutes)')
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# The service-core benchmark, run by hand (not part of the test suite):
+#
+#   meson setup /tmp/build-bench . -Dbuildtype=release && ninja -C /tmp/build-bench
+#   sudo tools/bench/run.sh --build-dir /tmp/build-bench
+#
+# Echo RPC on tas against Linux (local delivery vs loopback; a client in a
+# namespace against a server on tas vs on Linux), and the fast path's
+# instructions per data segment under callgrind.  Writes doc/benchmarks.md
+# with the figures, the commands and the machine's conditions.  About 10
+# minutes on 2 cores with the defaults; `--help` lists the options.
+set -euo pipefail
+# /usr/bin/python3: the system interpreter the integration harness uses.
+PYTHONDONTWRITEBYTECODE=1 exec /usr/bin/python3 "$(dirname "$(readlink -f "$0")")/bench.py" "$@"
