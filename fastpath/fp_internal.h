@@ -55,6 +55,7 @@ struct fp_burst_flows {
 struct fp_sleep {
 	int epoll_fd;
 	int rx_intr_fd;           /* -1: no rx interrupts */
+	int wake_fd;              /* packet socket on cfg.wake_iface, or -1 */
 	bool armed;               /* sleeping flags set, inputs being re-checked */
 	uint64_t idle_since_us;
 	uint32_t timeout_us;      /* of the next block without rx interrupts */

@@ -51,6 +51,9 @@ struct service_config {
 	 * allowed_uid_count == 0: every user. */
 	uint32_t allowed_uids[8];
 	unsigned allowed_uid_count;
+	/* Kernel interface under the port (--iface), or NULL: sleeping
+	 * fast-path cores watch it for arriving frames. */
+	const char *wake_iface;
 	bool quiet;
 };
 

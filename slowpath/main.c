@@ -294,6 +294,7 @@ int main(int argc, char **argv)
 		break;
 	}
 	log_set_quiet(opts.cfg.quiet);
+	opts.cfg.wake_iface = opts.iface;
 	if (block_signals() < 0 || eal_args_build(&opts, &eal) < 0)
 		return EXIT_FAILURE;
 	eal_args_format(&eal, eal_text, sizeof(eal_text));

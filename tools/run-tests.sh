@@ -10,5 +10,7 @@ cd "$(dirname "$0")/.."
 if [ ! -f build/build.ninja ]; then
 	bash tools/setup.sh
 fi
-# meson test rebuilds whatever changed before running.
+# meson test rebuilds only what the tests name; the integration tests also
+# run the apps, so build everything first.
+ninja -C build
 exec meson test -C build --print-errorlogs "$@"
