@@ -258,8 +258,11 @@ static int configure_port(struct service *svc, struct rte_eth_conf *conf,
 		ret = configure_queues(svc, conf, rx_desc, tx_desc);
 		if (ret == 0)
 			log_info("port %u: no rx interrupts (%s): idle cores "
-				 "will sleep with a timeout", svc->port_id,
-				 rte_strerror(-with_interrupts));
+				 "are woken by %s", svc->port_id,
+				 rte_strerror(-with_interrupts),
+				 svc->cfg.wake_iface != NULL
+					 ? "a packet socket on the interface"
+					 : "a timeout");
 	}
 	if (ret < 0)
 		log_err("port %u: configuring %u queues failed: %s",
@@ -317,8 +320,10 @@ int port_init(struct service *svc, bool create_default)
 	if (svc->rx_interrupts &&
 	    !rx_interrupts_work(svc->port_id, svc->cfg.fp_cores)) {
 		log_info("port %u: driver %s has no rx interrupts: idle cores "
-			 "will sleep with a timeout", svc->port_id,
-			 info.driver_name);
+			 "are woken by %s", svc->port_id, info.driver_name,
+			 svc->cfg.wake_iface != NULL
+				 ? "a packet socket on the interface"
+				 : "a timeout");
 		svc->rx_interrupts = false;
 	}
 	wait_for_link(svc->port_id);

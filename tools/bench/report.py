@@ -143,8 +143,8 @@ def rpc_section(rpc):
         f'requests per second, below 1 its latency is lower.',
         '',
         'tas and both echo servers run throughout; during the Linux runs tas is '
-        'idle (its fast path sleeps, waking on a timeout because af_packet has no '
-        'receive interrupts) and so is `tas-echo-server`, and `linux-echo-server` '
+        'idle (its fast path sleeps; frames arriving for it wake it through its '
+        'wake socket, doc/internals.md) and so is `tas-echo-server`, and `linux-echo-server` '
         'is idle during the tas runs. Common to both setups:',
         '',
         '```sh',
