@@ -26,9 +26,10 @@
 #include "tcp_output.h"
 #include "tcp_time_wait.h"
 
-/* SACK-permitted is offered only once the fast path reads SACK blocks:
- * until then a peer's SACK options would send its duplicate ACKs here. */
-#define TCP_OFFER_SACK false
+/* SACK-permitted (RFC 2018) is offered: the fast path accepts SACK
+ * blocks on ACKs (it recovers by go-back-N and does not use them yet), so
+ * a peer's duplicate ACKs still count towards fast retransmit. */
+#define TCP_OFFER_SACK true
 
 struct tcp_slowpath tcp_sp;
 
