@@ -332,21 +332,38 @@ static void attached(struct tas_context *ctx, struct tas_conn *conn,
 	claim_early(ctx, conn);
 }
 
-static void handle_accepted(struct tas_context *ctx,
-			    const struct tas_app_event *ev)
+/* The waiting accept (accepting) or connect the announced flow is for,
+ * attached to it; NULL if there is none or attaching failed (the flow is
+ * refused and a failed request reported). */
+static struct tas_conn *attach_announced(struct tas_context *ctx,
+					 const struct tas_app_event *ev,
+					 bool accepting)
 {
-	struct tas_conn *conn = take_opening(ctx, ev->cookie, true);
+	struct tas_conn *conn = take_opening(ctx, ev->cookie, accepting);
 
 	if (conn == NULL) {
 		refuse_flow(ctx, ev);
-		return;
+		return NULL;
 	}
 	int err = conn_attach(conn, ev);
 	if (err != 0) {
 		refuse_flow(ctx, ev);
-		accept_failed(ctx, conn, err);
-		return;
+		if (accepting)
+			accept_failed(ctx, conn, err);
+		else
+			connect_failed(ctx, conn, err);
+		return NULL;
 	}
+	return conn;
+}
+
+static void handle_accepted(struct tas_context *ctx,
+			    const struct tas_app_event *ev)
+{
+	struct tas_conn *conn = attach_announced(ctx, ev, true);
+
+	if (conn == NULL)
+		return;
 	ready_push(ctx, TAS_EV_ACCEPTED, 0, conn, conn->listener, NULL);
 	attached(ctx, conn, ev);
 }
@@ -354,18 +371,10 @@ static void handle_accepted(struct tas_context *ctx,
 static void handle_connected(struct tas_context *ctx,
 			     const struct tas_app_event *ev)
 {
-	struct tas_conn *conn = take_opening(ctx, ev->cookie, false);
+	struct tas_conn *conn = attach_announced(ctx, ev, false);
 
-	if (conn == NULL) {
-		refuse_flow(ctx, ev);
+	if (conn == NULL)
 		return;
-	}
-	int err = conn_attach(conn, ev);
-	if (err != 0) {
-		refuse_flow(ctx, ev);
-		connect_failed(ctx, conn, err);
-		return;
-	}
 	ready_push(ctx, TAS_EV_CONNECTED, 0, conn, NULL, NULL);
 	attached(ctx, conn, ev);
 	/* tas_close/tas_abort while connecting: the flow id is known now. */
