@@ -13,7 +13,18 @@ PACKAGES=(
 	build-essential meson ninja-build pkg-config
 	libdpdk-dev dpdk libnuma-dev libcmocka-dev
 	iproute2 ethtool nftables iputils-ping procps python3 python3-scapy libpcap0.8
+	# Unmodified programs the shim's integration tests run (prog_*.py).
+	nginx-light lighttpd redis-server redis-tools memcached libmemcached-tools
+	iperf3 sockperf wrk apache2-utils curl netcat-openbsd
 )
+# Debian starts and enables these packages' system services on install.  The
+# tests run their own instances (own configuration, ports, work directories)
+# and never need these, so they are not started, and are disabled.
+declare -A SERVICE_OF_PACKAGE=(
+	[nginx-light]=nginx [lighttpd]=lighttpd [redis-server]=redis-server
+	[memcached]=memcached [iperf3]=iperf3
+)
+POLICY_RC=/usr/sbin/policy-rc.d
 HUGEPAGES_WANTED=256 # 2 MB pages: 512 MB
 HUGEPAGES_SYSFS=/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages
 HUGEPAGES_MOUNT=/dev/hugepages
@@ -48,7 +59,43 @@ install_packages() {
 	say "packages: installing ${missing[*]}"
 	export DEBIAN_FRONTEND=noninteractive
 	apt-get update -q
-	apt-get install -y -q --no-install-recommends "${missing[@]}" </dev/null
+	without_service_starts apt-get install -y -q --no-install-recommends "${missing[@]}" </dev/null
+	disable_services "${missing[@]}"
+}
+
+# Run a command while no package may start a service: invoke-rc.d and
+# deb-systemd-invoke ask policy-rc.d, and 101 means "no".  A policy already
+# in place (containers have one) is left alone.
+without_service_starts() {
+	local rc=0
+	if [ -e "$POLICY_RC" ]; then
+		"$@"
+		return
+	fi
+	trap 'rm -f "$POLICY_RC"' EXIT
+	printf '#!/bin/sh\n# tools/setup.sh: no service starts while it installs packages\nexit 101\n' \
+		>"$POLICY_RC"
+	chmod 755 "$POLICY_RC"
+	"$@" || rc=$?
+	rm -f "$POLICY_RC"
+	trap - EXIT
+	return "$rc"
+}
+
+# Stop and disable the system services of the packages just installed.
+disable_services() {
+	local package service
+	for package in "$@"; do
+		service=${SERVICE_OF_PACKAGE[$package]:-}
+		[ -n "$service" ] || continue
+		if [ -d /run/systemd/system ]; then
+			systemctl disable --now "$service.service" >/dev/null 2>&1 || true
+		elif [ -x "/etc/init.d/$service" ]; then
+			"/etc/init.d/$service" stop >/dev/null 2>&1 || true
+			update-rc.d "$service" disable >/dev/null 2>&1 || true
+		fi
+		say "packages: system service $service stopped and disabled (the tests run their own)"
+	done
 }
 
 # Hugepage files whose process is gone still hold their pages.

@@ -12,6 +12,7 @@ Synchronisation is always a bounded poll for a condition (a socket accepts,
 a port listens, a process exits), never a fixed sleep.
 """
 
+import argparse
 import os
 import re
 import shutil
@@ -50,6 +51,10 @@ class Failure(Exception):
 
 class BoundExceeded(Exception):
     """The test's overall time bound expired (or the test was terminated)."""
+
+
+class Skip(Exception):
+    """This machine or build cannot run the test (exit 77 after clean-up)."""
 
 
 def check(condition, message):
@@ -152,14 +157,15 @@ def number_or_text(value):
 class Proc:
     """A child process in its own process group, output captured to files."""
 
-    def __init__(self, test, name, argv, env=None):
+    def __init__(self, test, name, argv, env=None, stdin_path=None):
         self.test = test
         self.name = name
         self.argv = strs(argv)
         self.out_path = os.path.join(test.workdir, f'{name}.out')
         self.err_path = os.path.join(test.workdir, f'{name}.err')
-        with open(self.out_path, 'wb') as out, open(self.err_path, 'wb') as err:
-            self.popen = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL,
+        with open(self.out_path, 'wb') as out, open(self.err_path, 'wb') as err, \
+                open(stdin_path or os.devnull, 'rb') as stdin:
+            self.popen = subprocess.Popen(self.argv, stdin=stdin,
                                           stdout=out, stderr=err, env=env,
                                           start_new_session=True)
         self.pid = self.popen.pid
@@ -208,6 +214,12 @@ class Proc:
         return (f'--- {self.name} ({state}): {" ".join(self.argv)}\n'
                 f'--- stdout:\n{tail(self.stdout())}\n'
                 f'--- stderr:\n{tail(self.stderr())}')
+
+    def finish(self, timeout):
+        """Wait for exit, require exit code 0, return stdout."""
+        rc = self.wait(timeout)
+        check(rc == 0, f'{self.name} exited with {rc}\n' + self.describe())
+        return self.stdout()
 
     def result(self, kind, timeout):
         """Wait for exit, require exit code 0, return the parsed result line."""
@@ -291,6 +303,20 @@ def process_wakeups(pid):
             if 'ctxt_switches:' in line:
                 total += int(line.split()[1])
     return total
+
+
+def child_processes(pid):
+    """{child pid: command line (arguments joined by spaces)} of pid's
+    children, from /proc."""
+    children = {}
+    for entry in os.listdir('/proc'):
+        if not entry.isdigit():
+            continue
+        stat = read_text(f'/proc/{entry}/stat')
+        if stat and int(stat[stat.rindex(')') + 2:].split()[1]) == pid:
+            cmdline = read_text(f'/proc/{entry}/cmdline')
+            children[int(entry)] = ' '.join(cmdline.split('\0')).strip()
+    return children
 
 
 def wait_until(condition, timeout, what):
@@ -507,6 +533,188 @@ class Tas:
 
 
 # ----------------------------------------------------------------------
+# Unmodified programs: under the LD_PRELOAD sockets shim on tas, or on Linux
+
+SHIM_MODES = ('shim-server', 'shim-client', 'shim-both')
+SANITIZER_LOG_DIR = 'sanitizer'   # in the work directory: asan.PID, ubsan.PID
+
+
+def interpose_lib():
+    return os.environ.get('TAS_INTERPOSE') or os.path.join(
+        BUILD_ROOT, 'libtas', 'interpose', 'libtas-interpose.so')
+
+
+def sanitizer_build():
+    """Whether tas and the shim were built with -Dsanitize=true (meson
+    passes TAS_SANITIZE=1)."""
+    return os.environ.get('TAS_SANITIZE', '0') not in ('', '0')
+
+
+def asan_runtime(shim):
+    """The ASan runtime the shim links (ldd), else gcc's."""
+    listing = subprocess.run(['ldd', shim], capture_output=True, text=True,
+                             timeout=10).stdout
+    match = re.search(r'libasan\.so[.\d]* => (\S+)', listing)
+    if match:
+        return match.group(1)
+    path = subprocess.run(['gcc', '-print-file-name=libasan.so'], capture_output=True,
+                          text=True, timeout=10).stdout.strip()
+    check(os.path.isabs(path) and os.path.exists(path),
+          f'sanitizer build, but no ASan runtime to preload before {shim}')
+    return path
+
+
+def shim_env(test, tas):
+    """Environment of a program whose sockets go through tas: the shim
+    preloaded, TAS_SOCKET set.  In a sanitizer build the ASan runtime must
+    come first in LD_PRELOAD; the programs' own leaks are not ours
+    (detect_leaks=0), and reports go to files the test checks
+    (sanitizer_reports): a forked worker's stderr may be a log file."""
+    shim = interpose_lib()
+    check(os.path.isfile(shim), f'{shim} is not built (TAS_INTERPOSE names the shim)')
+    env = tas.env()
+    preload = [shim]
+    if sanitizer_build():
+        preload.insert(0, asan_runtime(shim))
+        logs = os.path.join(test.workdir, SANITIZER_LOG_DIR)
+        env['ASAN_OPTIONS'] = ':'.join(filter(None, [
+            os.environ.get('ASAN_OPTIONS'), 'detect_leaks=0',
+            f'log_path={logs}/asan']))
+        env['UBSAN_OPTIONS'] = ':'.join(filter(None, [
+            os.environ.get('UBSAN_OPTIONS'), 'print_stacktrace=1',
+            f'log_path={logs}/ubsan']))
+    env['LD_PRELOAD'] = ':'.join(preload)
+    return env
+
+
+def sanitizer_reports(test):
+    """Text of the sanitizer reports the programs wrote, or ''."""
+    logs = os.path.join(test.workdir, SANITIZER_LOG_DIR)
+    names = sorted(os.listdir(logs)) if os.path.isdir(logs) else []
+    return ''.join(f'--- {name}:\n{tail(read_text(os.path.join(logs, name)))}\n'
+                   for name in names)
+
+
+class Programs:
+    """Where a test runs unmodified programs (a server and its client), and how.
+
+    Mode shim-server: the server on the host under the shim (its sockets on
+    tas), the client plainly in the namespace (Linux TCP); shim-client: the
+    reverse; shim-both: both on the host under the shim, talking through
+    tas's local delivery.  Mode linux runs the layout of one of these
+    (`like`) without tas and without the shim: the kernel owns the host end
+    of the veth, with tas's address, so the same programs, addresses and
+    assertions run on Linux at both ends (a baseline, and a check of the
+    test's own logic).
+
+    Servers listen on INADDR_ANY (the shim listens on tas's address); the
+    client reaches a server on the host at tas's address, and, when the
+    client is on the host too, also at 127.0.0.1 (server_addresses)."""
+
+    def __init__(self, test, mode, like=None):
+        self.test = test
+        self.mode = mode
+        self.shim = mode != 'linux'
+        self.layout = like if mode == 'linux' else mode
+        check(self.layout in SHIM_MODES, f'mode {mode}: no layout ({like})')
+        self.server_on_host = self.layout in ('shim-server', 'shim-both')
+        self.client_on_host = self.layout in ('shim-client', 'shim-both')
+        # Servers that drop privileges (nginx and lighttpd workers as
+        # www-data, memcached as memcache) read their files here, reach
+        # tas's socket and write sanitizer reports.
+        os.chmod(test.workdir, 0o755)
+        self.bed = test.testbed()
+        self.host_ip = self.bed.tas_ip
+        self.peer_ip = self.bed.peer_ip
+        if self.shim:
+            self.tas = test.tas(self.bed)
+            os.mkdir(os.path.join(test.workdir, SANITIZER_LOG_DIR), 0o1777)
+            os.chmod(os.path.join(test.workdir, SANITIZER_LOG_DIR), 0o1777)
+            self.host_env = shim_env(test, self.tas)
+            test.defer(self._check_sanitizer_reports, 'sanitizer reports')
+        else:
+            self.tas = None
+            self.host_env = None
+            run_checked(['ip', 'addr', 'add', f'{self.host_ip}/{self.bed.prefix}',
+                         'dev', self.bed.iface])
+        where = {True: 'on the host' + (' under the shim' if self.shim else ' (Linux)'),
+                 False: 'in the namespace (Linux)'}
+        test.log(f'mode {mode}: server {where[self.server_on_host]}, '
+                 f'client {where[self.client_on_host]}')
+
+    def preloads_asan(self, on_host):
+        """Whether a program there runs with the ASan runtime preloaded."""
+        return self.shim and on_host and sanitizer_build()
+
+    def server_addresses(self, loopback=True):
+        """Where the client reaches the server: the peer's address, tas's,
+        and (if loopback) 127.0.0.1 when both are on the host."""
+        if not self.server_on_host:
+            return [self.peer_ip]
+        if self.client_on_host and loopback:
+            return [self.host_ip, '127.0.0.1']
+        return [self.host_ip]
+
+    def address_label(self, address):
+        """A short name for a server address, for process and run names."""
+        return {self.host_ip: 'host', self.peer_ip: 'peer', '127.0.0.1': 'lo'}[address]
+
+    def spawn(self, on_host, name, argv, stdin_path=None):
+        if on_host:
+            return Proc(self.test, name, argv, env=self.host_env, stdin_path=stdin_path)
+        return Proc(self.test, name, self.bed.ns_argv(argv), stdin_path=stdin_path)
+
+    def server(self, name, argv, stdin_path=None):
+        proc = self.spawn(self.server_on_host, name, argv, stdin_path)
+        self.test.services.append(proc)
+        return proc
+
+    def client(self, name, argv, stdin_path=None):
+        return self.spawn(self.client_on_host, name, argv, stdin_path)
+
+    def run_client(self, name, argv, timeout, stdin_path=None):
+        """A client run to completion (exit code 0); its stdout."""
+        return self.client(name, argv, stdin_path).finish(timeout)
+
+    def wait_listening(self, proc, port, on_host, timeout=15):
+        if on_host and self.shim:
+            self.bed.wait_tas_listening(proc, port, timeout)
+        else:
+            self.bed.wait_linux_listening(proc, port, timeout)
+
+    def wait_server_listening(self, proc, port, timeout=15):
+        self.wait_listening(proc, port, self.server_on_host, timeout)
+
+    def _check_sanitizer_reports(self):
+        reports = sanitizer_reports(self.test)
+        check(not reports, 'the sanitizers reported errors:\n' + reports)
+
+    def finish(self):
+        """The end of a passing test: no sanitizer report, tas stops cleanly."""
+        self._check_sanitizer_reports()
+        if self.tas is not None:
+            self.tas.stop()
+
+
+def run_checked(argv, timeout=30):
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
+    check(done.returncode == 0, f'{" ".join(argv)} failed ({done.returncode}):\n'
+          f'{done.stdout}{done.stderr}')
+    return done.stdout
+
+
+def run_programs(main, modes, bound):
+    """Entry point of a program test: --mode MODE (one of modes, or linux
+    with --like MODE, default the first of modes); main(test, programs)."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument('--mode', choices=list(modes) + ['linux'], required=True)
+    parser.add_argument('--like', choices=modes, default=modes[0],
+                        help='the layout --mode linux copies')
+    args = parser.parse_args()
+    run(lambda test: main(test, Programs(test, args.mode, args.like)), bound)
+
+
+# ----------------------------------------------------------------------
 # The test: owns the work directory, the clean-up stack and the bound
 
 class Test:
@@ -634,9 +842,11 @@ def run(main, bound):
     test = Test(name, bound)
     test.log(f'{name}: bound {bound} s, work directory {test.workdir}')
     signal.alarm(bound)
-    failure = None
+    failure = skipped = None
     try:
         main(test)
+    except Skip as reason:
+        skipped = reason
     except (Failure, BoundExceeded) as error:
         failure = error
     except Exception as error:  # a bug in the test itself: report it as one
@@ -657,6 +867,10 @@ def run(main, bound):
         test.log(f'FAIL {name}: {failure}')
         test.log(f'outputs kept in {test.workdir}')
         sys.exit(FAIL_EXIT)
+    if skipped is not None:
+        test.log(f'SKIP {name}: {skipped}')
+        shutil.rmtree(test.workdir, ignore_errors=True)
+        sys.exit(SKIP_EXIT)
     test.log(f'PASS {name} in {time.monotonic() - test.started:.1f} s')
     shutil.rmtree(test.workdir, ignore_errors=True)
     sys.exit(0)
