@@ -233,3 +233,9 @@ int tas_connect(struct tas_context *ctx, uint32_t remote_ip,
 	*out = conn;
 	return 0;
 }
+
+uint32_t tas_local_address(void)
+{
+	return registration.header != NULL ? ntohl(registration.header->local_ip)
+					   : 0;
+}

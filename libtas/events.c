@@ -335,10 +335,29 @@ static void attached(struct tas_context *ctx, struct tas_conn *conn,
 /* The waiting accept (accepting) or connect the announced flow is for,
  * attached to it; NULL if there is none or attaching failed (the flow is
  * refused and a failed request reported). */
+/* The service reuses a flow id only after it sent the CLOSED of the id's
+ * last connection, but that event travels on the slow-path ring and can
+ * still be there while the new flow's announcement, from a fast-path
+ * ring, is here: the old connection is closed now (its CLOSED, when it
+ * comes, names a generation no connection has any more). */
+static void close_superseded(struct tas_context *ctx,
+			     const struct tas_app_event *ev)
+{
+	struct tas_conn *old = conn_map_find(&ctx->flows, ev->flow_id);
+
+	if (old == NULL || old->flow_gen == ev->flow_gen ||
+	    !(old->flags & CONN_CLOSING))
+		return;
+	conn_map_remove(&ctx->flows, ev->flow_id);
+	queue_closed(old);
+}
+
 static struct tas_conn *attach_announced(struct tas_context *ctx,
 					 const struct tas_app_event *ev,
 					 bool accepting)
 {
+	close_superseded(ctx, ev);
+
 	struct tas_conn *conn = take_opening(ctx, ev->cookie, accepting);
 
 	if (conn == NULL) {

@@ -93,9 +93,10 @@ struct tas_listener {
 /* ---- contexts ---- */
 
 /* Internal queue of events ready for delivery; up to this many come
- * out of one ring event (ACCEPTED + DATA + PEER_CLOSED + RESET). */
+ * out of one ring event (CLOSED of the flow id's previous connection +
+ * ACCEPTED + DATA + PEER_CLOSED + RESET). */
 #define READY_QUEUE_SIZE 256u
-#define READY_PER_RING_EVENT 4u
+#define READY_PER_RING_EVENT 5u
 #define SP_BACKLOG_SIZE 64u
 
 struct queued_cmd {

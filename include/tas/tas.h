@@ -132,6 +132,10 @@ void tas_conn_addresses(const struct tas_conn *conn, uint32_t *local_ip,
 			uint16_t *local_port, uint32_t *remote_ip,
 			uint16_t *remote_port);
 
+/* The service's IPv4 address (host byte order): where listeners listen
+ * and what connections to this host reach; 0 before tas_init. */
+uint32_t tas_local_address(void);
+
 /* Fetch up to max pending events without blocking; returns the count. */
 int tas_poll(struct tas_context *ctx, struct tas_event *events, int max);
 
