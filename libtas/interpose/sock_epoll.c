@@ -95,9 +95,12 @@ static int add_member(struct shim_epoll *ep, int fd, struct shim_socket *sock,
 	return 0;
 }
 
-/* epoll_ctl's EBADF for a closed epoll descriptor. */
+/* epoll_ctl's EBADF for a closed epoll descriptor; one the shim knows is
+ * open (close forgets it). */
 static int check_epoll_fd(int epfd)
 {
+	if (fd_epoll(epfd) != NULL)
+		return 0;
 	return REAL(fcntl)(epfd, F_GETFD) < 0 ? -EBADF : 0;
 }
 
@@ -197,14 +200,13 @@ int sock_epoll_wait(int epfd, struct epoll_event *events, int maxevents,
 	for (;;) {
 		if (ep == NULL || (ep = fd_epoll(epfd)) == NULL)
 			return -EBADF;
+		/* Events first, every time: a program kept busy by one ready
+		 * socket must still see the others change. */
+		shim_pump();
 		for (unsigned i = 0; i < ep->count; i++)
 			if (ep->members[i].events & EPOLLIN)
 				sock_want_accepts(ep->members[i].sock);
 		int found = collect(ep, events, maxevents);
-		if (found == 0) {
-			shim_pump();
-			found = collect(ep, events, maxevents);
-		}
 		if (found < maxevents) {
 			int more = REAL(epoll_wait)(epfd, events + found,
 						    maxevents - found, 0);

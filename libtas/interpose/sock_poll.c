@@ -99,11 +99,9 @@ int sock_poll(struct pollfd *fds, nfds_t nfds, const struct timespec *deadline,
 			kernel[nkernel] = fds[i];
 			kernel_index[nkernel++] = i;
 		}
+		/* Events first, every time, as epoll does. */
+		shim_pump();
 		int ready = tas_revents(fds, nfds);
-		if (ready == 0) {
-			shim_pump();
-			ready = tas_revents(fds, nfds);
-		}
 		int kernel_ready;
 		if (ready > 0 || shim_deadline_passed(deadline)) {
 			kernel_ready = nkernel > 0 ? REAL(poll)(kernel, nkernel, 0) : 0;
