@@ -24,6 +24,8 @@
 	"                         default) or only after the peer's FIN (last)\n" \
 	"  --abort-after BYTES    reset each connection after sending BYTES\n" \
 	"  --expect reset         success means every connection was reset\n" \
+	"  --echo                 the peer is an echo server: expect back\n" \
+	"                         what this side sends (client only)\n" \
 	"  --timeout SECONDS      give up and exit 1 (default 60)\n"
 
 #define USAGE_IP_BIND \
@@ -33,8 +35,8 @@ static const char usage_without_ip_bind[] = USAGE_COMMON;
 static const char usage_with_ip_bind[] = USAGE_COMMON USAGE_IP_BIND;
 
 enum { OPT_LISTEN = 1, OPT_CONNECT, OPT_CONNS, OPT_SEND, OPT_RECV, OPT_SEED,
-	OPT_CLOSE, OPT_ABORT_AFTER, OPT_EXPECT, OPT_TIMEOUT, OPT_IP_BIND,
-	OPT_HELP };
+	OPT_CLOSE, OPT_ABORT_AFTER, OPT_EXPECT, OPT_ECHO, OPT_TIMEOUT,
+	OPT_IP_BIND, OPT_HELP };
 
 static enum bulk_close parse_close(const char *arg)
 {
@@ -56,6 +58,8 @@ static void check_consistent(const struct bulk_options *options,
 			 (unsigned long long)options->send);
 	if (options->abort && options->expect_reset)
 		cli_fail("--abort-after and --expect reset exclude each other");
+	if (options->echo && options->role != BULK_CLIENT)
+		cli_fail("--echo is for a client of an echo server");
 }
 
 void bulk_options_parse(struct bulk_options *options, int argc, char **argv,
@@ -71,6 +75,7 @@ void bulk_options_parse(struct bulk_options *options, int argc, char **argv,
 		{ "close", required_argument, NULL, OPT_CLOSE },
 		{ "abort-after", required_argument, NULL, OPT_ABORT_AFTER },
 		{ "expect", required_argument, NULL, OPT_EXPECT },
+		{ "echo", no_argument, NULL, OPT_ECHO },
 		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 		{ "ip-bind", required_argument, NULL, OPT_IP_BIND },
 		{ "help", no_argument, NULL, OPT_HELP },
@@ -126,6 +131,9 @@ void bulk_options_parse(struct bulk_options *options, int argc, char **argv,
 				cli_fail("--expect: '%s' is not 'reset'", optarg);
 			options->expect_reset = true;
 			break;
+		case OPT_ECHO:
+			options->echo = true;
+			break;
 		case OPT_TIMEOUT:
 			options->timeout = cli_parse_seconds("--timeout", optarg,
 							     0.001);
@@ -155,5 +163,7 @@ uint64_t bulk_tx_seed(const struct bulk_options *options)
 
 uint64_t bulk_rx_seed(const struct bulk_options *options)
 {
+	if (options->echo)
+		return bulk_tx_seed(options);
 	return options->role == BULK_CLIENT ? options->seed + 1 : options->seed;
 }

@@ -27,6 +27,7 @@ struct bulk_options {
 	bool abort;           /* reset after sending abort_after bytes */
 	uint64_t abort_after;
 	bool expect_reset;    /* success = every connection got reset */
+	bool echo;            /* the peer echoes: receive what we send */
 	double timeout;       /* seconds */
 };
 

@@ -258,7 +258,7 @@ int main(int argc, char **argv)
 	uint64_t stop_value = 1;
 	int stop_fd;
 
-	echo_options_parse(&options, argc, argv);
+	echo_options_parse(&options, argc, argv, false);
 	fd_limit_raise(65536);
 	stop_signal_block();
 	stop_fd = eventfd(0, EFD_CLOEXEC);

@@ -10,14 +10,25 @@
  * listener is opened once, through the first context, and every thread
  * keeps its own accepts outstanding on it: new connections land on
  * whichever thread asked.
+ *
+ * Processes (--workers N), as pre-fork servers do: the parent listens,
+ * then forks the workers.  Each creates its own contexts (which joins it
+ * to the parent's application) and accepts on the inherited listener.
+ * The parent passes SIGINT/SIGTERM on, waits for every worker and prints
+ * what each one served, which the workers send it through a pipe.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <tas/tas.h>
 
@@ -48,8 +59,16 @@ struct echo_worker {
 	uint64_t bytes;
 };
 
+/* What a worker process sends its parent when it stops. */
+struct worker_report {
+	uint32_t index;
+	uint64_t connections;
+	uint64_t bytes;
+};
+
 static struct tas_listener *listener;
 static atomic_bool stopping;
+static int worker_process = -1; /* index of this worker process, if one */
 
 static size_t min_size(size_t a, size_t b)
 {
@@ -217,6 +236,13 @@ static void *worker_main(void *arg)
 	struct tas_event events[EVENT_BATCH];
 
 	issue_accepts(worker);
+	/* Tests wait for this before they connect. */
+	if (worker_process >= 0 && worker->index == 0) {
+		printf("echo-worker: index=%d pid=%d accepting=%u\n",
+		       worker_process, (int)getpid(),
+		       worker->accepts_outstanding);
+		fflush(stdout);
+	}
 	while (!atomic_load_explicit(&stopping, memory_order_relaxed)) {
 		int count = tas_wait(worker->ctx, events, EVENT_BATCH,
 				     STOP_CHECK_MS);
@@ -260,10 +286,9 @@ static int start_listening(struct tas_context *ctx,
 	return 0;
 }
 
-static int start_workers(struct echo_worker *workers,
-			 const struct echo_options *options)
+static int create_contexts(struct echo_worker *workers, unsigned count)
 {
-	for (unsigned i = 0; i < options->threads; i++) {
+	for (unsigned i = 0; i < count; i++) {
 		workers[i].index = i;
 		workers[i].ctx = tas_context_create();
 		if (!workers[i].ctx) {
@@ -271,9 +296,12 @@ static int start_workers(struct echo_worker *workers,
 			return -1;
 		}
 	}
-	if (start_listening(workers[0].ctx, options) != 0)
-		return -1;
-	for (unsigned i = 0; i < options->threads; i++) {
+	return 0;
+}
+
+static int start_threads(struct echo_worker *workers, unsigned count)
+{
+	for (unsigned i = 0; i < count; i++) {
 		int error = pthread_create(&workers[i].thread, NULL,
 					   worker_main, &workers[i]);
 
@@ -285,32 +313,216 @@ static int start_workers(struct echo_worker *workers,
 	return 0;
 }
 
+/* Serve until SIGINT or SIGTERM; the totals of every thread. */
+static struct worker_report serve(struct echo_worker *workers, unsigned count)
+{
+	struct worker_report total = { 0 };
+
+	stop_signal_wait();
+	atomic_store(&stopping, true);
+	for (unsigned i = 0; i < count; i++) {
+		pthread_join(workers[i].thread, NULL);
+		total.connections += workers[i].connections;
+		total.bytes += workers[i].bytes;
+	}
+	return total;
+}
+
+/* One process, --threads threads. */
+static int run_single(const struct echo_options *options)
+{
+	struct echo_worker *workers = calloc(options->threads, sizeof(*workers));
+
+	if (!workers || create_contexts(workers, options->threads) != 0 ||
+	    start_listening(workers[0].ctx, options) != 0 ||
+	    start_threads(workers, options->threads) != 0)
+		return 1;
+	struct worker_report total = serve(workers, options->threads);
+	echo_report(total.connections, total.bytes);
+	tas_fini();
+	free(workers);
+	return 0;
+}
+
+/* A forked worker: its own contexts, the inherited listener. */
+static int run_worker(unsigned index, const struct echo_options *options,
+		      int report_fd)
+{
+	struct echo_worker *workers = calloc(options->threads, sizeof(*workers));
+
+	worker_process = (int)index;
+	if (!workers || create_contexts(workers, options->threads) != 0 ||
+	    start_threads(workers, options->threads) != 0)
+		return 1;
+	struct worker_report report = serve(workers, options->threads);
+	report.index = index;
+	/* Smaller than PIPE_BUF: one atomic write. */
+	if (write(report_fd, &report, sizeof(report)) != (ssize_t)sizeof(report))
+		perror("echo-worker: report");
+	tas_fini();
+	free(workers);
+	return 0;
+}
+
+struct worker_proc {
+	pid_t pid;
+	bool exited;
+	int status;              /* of waitpid */
+	bool reported;
+	struct worker_report report;
+};
+
+static void stop_workers(struct worker_proc *procs, unsigned count)
+{
+	for (unsigned i = 0; i < count; i++)
+		if (procs[i].pid > 0 && !procs[i].exited)
+			kill(procs[i].pid, SIGTERM);
+}
+
+static unsigned reap_workers(struct worker_proc *procs, unsigned count)
+{
+	unsigned reaped = 0;
+	pid_t pid;
+	int status;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		for (unsigned i = 0; i < count; i++) {
+			if (procs[i].pid == pid) {
+				procs[i].exited = true;
+				procs[i].status = status;
+				reaped++;
+			}
+		}
+	}
+	return reaped;
+}
+
+/* Until every worker has exited; SIGINT and SIGTERM are passed on. */
+static void supervise(struct worker_proc *procs, unsigned count,
+		      unsigned live)
+{
+	sigset_t signals;
+
+	sigemptyset(&signals);
+	sigaddset(&signals, SIGINT);
+	sigaddset(&signals, SIGTERM);
+	sigaddset(&signals, SIGCHLD);
+	while (live > 0) {
+		int signal_number = sigwaitinfo(&signals, NULL);
+
+		if (signal_number == SIGCHLD)
+			live -= reap_workers(procs, count);
+		else if (signal_number == SIGINT || signal_number == SIGTERM)
+			stop_workers(procs, count);
+	}
+}
+
+static void collect_reports(int report_fd, struct worker_proc *procs,
+			    unsigned count)
+{
+	struct worker_report report;
+
+	while (read(report_fd, &report, sizeof(report)) ==
+	       (ssize_t)sizeof(report)) {
+		if (report.index < count) {
+			procs[report.index].report = report;
+			procs[report.index].reported = true;
+		}
+	}
+}
+
+/* One line per worker, then the totals; the number that failed. */
+static unsigned print_reports(const struct worker_proc *procs, unsigned count)
+{
+	uint64_t connections = 0, bytes = 0;
+	unsigned failed = 0;
+
+	for (unsigned i = 0; i < count; i++) {
+		const struct worker_proc *proc = &procs[i];
+		int status = proc->status;
+		bool ok = proc->reported && WIFEXITED(status) &&
+			  WEXITSTATUS(status) == 0;
+
+		printf("echo-worker: index=%u pid=%d ", i, (int)proc->pid);
+		if (WIFSIGNALED(status))
+			printf("signal=%d", WTERMSIG(status));
+		else
+			printf("exit=%d", WEXITSTATUS(status));
+		if (proc->reported)
+			printf(" connections=%" PRIu64 " bytes=%" PRIu64,
+			       proc->report.connections, proc->report.bytes);
+		printf("\n");
+		failed += !ok;
+		connections += proc->report.connections;
+		bytes += proc->report.bytes;
+	}
+	printf("echo-workers: workers=%u failed=%u\n", count, failed);
+	echo_report(connections, bytes);
+	return failed;
+}
+
+/* --workers: listen here, serve in forked processes. */
+static int run_workers(const struct echo_options *options)
+{
+	struct worker_proc *procs = calloc(options->workers, sizeof(*procs));
+	struct tas_context *ctx = tas_context_create();
+	int report_pipe[2];
+	sigset_t child_exit;
+	unsigned started = 0;
+
+	if (!procs || !ctx) {
+		perror("tas_context_create");
+		return 1;
+	}
+	if (start_listening(ctx, options) != 0)
+		return 1;
+	if (pipe2(report_pipe, O_CLOEXEC) != 0) {
+		perror("pipe2");
+		return 1;
+	}
+	/* Blocked before the first fork, so that no exit goes unnoticed. */
+	sigemptyset(&child_exit);
+	sigaddset(&child_exit, SIGCHLD);
+	pthread_sigmask(SIG_BLOCK, &child_exit, NULL);
+	/* Or the children would print what is still buffered, again. */
+	fflush(stdout);
+	for (; started < options->workers; started++) {
+		pid_t pid = fork();
+
+		if (pid == 0) {
+			free(procs);
+			close(report_pipe[0]);
+			exit(run_worker(started, options, report_pipe[1]));
+		}
+		if (pid < 0) {
+			perror("fork");
+			stop_workers(procs, started);
+			break;
+		}
+		procs[started].pid = pid;
+	}
+	close(report_pipe[1]);
+	supervise(procs, started, started);
+	collect_reports(report_pipe[0], procs, started);
+	close(report_pipe[0]);
+	unsigned failed = print_reports(procs, started);
+	tas_fini();
+	free(procs);
+	return failed == 0 && started == options->workers ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
 	struct echo_options options;
-	struct echo_worker *workers;
-	uint64_t connections = 0, bytes = 0;
 	int error;
 
-	echo_options_parse(&options, argc, argv);
+	echo_options_parse(&options, argc, argv, true);
 	stop_signal_block();
 	error = tas_init(NULL);
 	if (error < 0) {
 		fprintf(stderr, "tas_init: %s\n", strerror(-error));
 		return 1;
 	}
-	workers = calloc(options.threads, sizeof(*workers));
-	if (!workers || start_workers(workers, &options) != 0)
-		return 1;
-	stop_signal_wait();
-	atomic_store(&stopping, true);
-	for (unsigned i = 0; i < options.threads; i++) {
-		pthread_join(workers[i].thread, NULL);
-		connections += workers[i].connections;
-		bytes += workers[i].bytes;
-	}
-	echo_report(connections, bytes);
-	tas_fini();
-	free(workers);
-	return 0;
+	return options.workers > 0 ? run_workers(&options)
+				   : run_single(&options);
 }

@@ -110,8 +110,16 @@ void conn_abort_flow(struct tas_context *ctx, uint32_t flow_id,
 
 static bool is_open(const struct tas_conn *conn)
 {
-	return (conn->flags & CONN_ATTACHED) &&
+	return !conn_inherited(conn) && (conn->flags & CONN_ATTACHED) &&
 	       !(conn->flags & (CONN_CLOSED | CONN_RESET));
+}
+
+/* Why a connection that is not open cannot be used. */
+static int not_open_error(const struct tas_conn *conn)
+{
+	if (conn_inherited(conn))
+		return -EBADF;
+	return (conn->flags & CONN_RESET) ? -ECONNRESET : -ENOTCONN;
 }
 
 /* ------------------------------------------------------------------ */
@@ -133,7 +141,7 @@ size_t tas_recv_peek(struct tas_conn *conn, void **data)
 int tas_recv_release(struct tas_conn *conn, size_t len)
 {
 	if (!is_open(conn))
-		return (conn->flags & CONN_RESET) ? -ECONNRESET : -ENOTCONN;
+		return not_open_error(conn);
 	if (len > conn->rx_pending)
 		return -EINVAL;
 	if (len == 0)
@@ -152,7 +160,7 @@ int tas_recv_release(struct tas_conn *conn, size_t len)
 ssize_t tas_recv(struct tas_conn *conn, void *buf, size_t len)
 {
 	if (!is_open(conn))
-		return (conn->flags & CONN_RESET) ? -ECONNRESET : -ENOTCONN;
+		return not_open_error(conn);
 	if (conn->rx_pending == 0)
 		return (conn->flags & (CONN_PEER_FIN | CONN_RD_SHUT)) ? 0
 								      : -EAGAIN;
@@ -169,10 +177,8 @@ ssize_t tas_recv(struct tas_conn *conn, void *buf, size_t len)
 /* 0 if data may be sent, else why not. */
 static int send_blocked(const struct tas_conn *conn)
 {
-	if (conn->flags & CONN_RESET)
-		return -ECONNRESET;
 	if (!is_open(conn))
-		return -ENOTCONN;
+		return not_open_error(conn);
 	if (conn->flags & (CONN_WR_SHUT | CONN_CLOSING))
 		return -EPIPE;
 	return 0;
@@ -250,7 +256,7 @@ int tas_shutdown(struct tas_conn *conn, int how)
 		return -EINVAL;
 	}
 	if (!is_open(conn))
-		return (conn->flags & CONN_RESET) ? -ECONNRESET : -ENOTCONN;
+		return not_open_error(conn);
 
 	struct tas_app_cmd cmd = flow_command(conn, TAS_CMD_SHUTDOWN, shut);
 	/* The FIN must follow every byte committed before. */
@@ -277,11 +283,16 @@ int conn_send_close(struct tas_conn *conn)
 
 /* Close or abort: at once if the flow is known, else when the connect
  * completes.  A reset connection is still closed at the service, which
- * may be waiting for the application to let go of it. */
+ * may be waiting for the application to let go of it.  An inherited one
+ * is the parent's: only our copy goes. */
 static int close_conn(struct tas_conn *conn, uint32_t flags)
 {
 	if (conn->flags & CONN_CLOSED)
 		return 0;
+	if (conn_inherited(conn)) {
+		inherited_conn_forget(conn);
+		return 0;
+	}
 	if (conn->flags & CONN_CLOSING) {
 		bool escalate = (flags & CONN_ABORTING) &&
 				!(conn->flags & CONN_ABORTING);

@@ -25,8 +25,10 @@ struct tas_listener *listener_by_cookie(const struct tas_context *ctx,
 int tas_listen(struct tas_context *ctx, uint16_t local_port, uint32_t backlog,
 	       void *user_data, struct tas_listener **out)
 {
-	struct tas_listener *listener = calloc(1, sizeof(*listener));
+	if (ctx->inherited)
+		return -EBADF;
 
+	struct tas_listener *listener = calloc(1, sizeof(*listener));
 	if (listener == NULL)
 		return -ENOMEM;
 	listener->ctx = ctx;
@@ -96,9 +98,10 @@ static void accept_drop(struct tas_conn *conn)
 
 /*
  * An accept from a context other than the listener's (one listener shared
- * by several threads): the request goes out on this context's ring, so the
- * connection is announced here, and the listener's own list, which only
- * its thread touches, is left alone.  The listener must be up already.
+ * by several threads, or inherited from a parent process): the request
+ * goes out on this context's ring, so the connection is announced here,
+ * and the listener's own list, which only its thread touches, is left
+ * alone.  The listener must be up already.
  */
 static int accept_foreign(struct tas_context *ctx,
 			  struct tas_listener *listener, void *user_data)
@@ -125,6 +128,8 @@ static int accept_foreign(struct tas_context *ctx,
 int tas_accept(struct tas_context *ctx, struct tas_listener *listener,
 	       void *user_data)
 {
+	if (ctx->inherited)
+		return -EBADF;
 	if (listener->ctx != ctx)
 		return accept_foreign(ctx, listener, user_data);
 	if (listener->status != 0)
@@ -166,8 +171,7 @@ void listener_started(struct tas_listener *listener, uint32_t id)
 	}
 }
 
-static void listener_free(struct tas_context *ctx,
-			  struct tas_listener *listener)
+void listener_free(struct tas_context *ctx, struct tas_listener *listener)
 {
 	while (listener->accepts != NULL)
 		accept_drop(listener->accepts);
@@ -183,9 +187,16 @@ static void listener_free(struct tas_context *ctx,
 }
 
 /* Accepts still outstanding are dropped without events; accepted
- * connections that arrive for them later are aborted. */
+ * connections that arrive for them later are aborted.  An inherited
+ * listener is the parent's: only our copy goes, whatever ctx is. */
 int tas_listener_close(struct tas_context *ctx, struct tas_listener *listener)
 {
+	if (listener_inherited(listener)) {
+		inherited_listener_forget(listener);
+		return 0;
+	}
+	if (ctx != NULL && ctx->inherited)
+		return -EBADF;
 	if (listener->ctx != ctx)
 		return -EINVAL;
 	if (listener->listening) {
@@ -208,8 +219,10 @@ void listeners_free(struct tas_context *ctx)
 int tas_connect(struct tas_context *ctx, uint32_t remote_ip,
 		uint16_t remote_port, void *user_data, struct tas_conn **out)
 {
-	struct tas_conn *conn = conn_new(ctx, user_data);
+	if (ctx->inherited)
+		return -EBADF;
 
+	struct tas_conn *conn = conn_new(ctx, user_data);
 	if (conn == NULL)
 		return -ENOMEM;
 	int err = conn_map_insert(&ctx->opening, conn->cookie, conn);

@@ -1,6 +1,7 @@
 /*
- * Contexts: created by the service on request (NEW_CONTEXT), their rings
- * located in the region and checked before use.
+ * Contexts: created by the service on request (NEW_CONTEXT; in a forked
+ * child after joining the parent's application), their rings located in
+ * the region and checked before use.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -85,7 +86,8 @@ struct tas_context *tas_context_create(void)
 	}
 
 	pthread_mutex_lock(&registration.lock);
-	registration.contexts[ctx_id] = ctx;
+	ctx->next = registration.contexts;
+	registration.contexts = ctx;
 	pthread_mutex_unlock(&registration.lock);
 	return ctx;
 }
@@ -107,6 +109,7 @@ void context_destroy(struct tas_context *ctx)
 	free_conns(&ctx->opening);
 	events_free(ctx);
 	commands_free(ctx);
-	close(ctx->eventfd);
+	if (ctx->eventfd >= 0)
+		close(ctx->eventfd);
 	free(ctx);
 }

@@ -79,6 +79,16 @@ void ready_forget_listener(struct tas_context *ctx,
 	}
 }
 
+void ready_forget_conn(struct tas_context *ctx, const struct tas_conn *conn)
+{
+	for (uint32_t i = 0; i < ctx->ready_count; i++) {
+		struct tas_event *ev = ready_at(ctx, i);
+
+		if (ev->conn == conn)
+			*ev = (struct tas_event){ 0 };
+	}
+}
+
 static void queue_data(struct tas_conn *conn)
 {
 	if (conn->flags & CONN_DATA_QUEUED)
@@ -609,6 +619,8 @@ void events_disarm(struct tas_context *ctx)
 
 int tas_poll(struct tas_context *ctx, struct tas_event *events, int max)
 {
+	if (ctx->inherited)
+		return -EBADF;
 	release_closed_conns(ctx);
 	events_disarm(ctx);
 	commands_flush(ctx);

@@ -1,7 +1,8 @@
 /*
  * Registration with the tas service over its Unix socket (shm_abi.h):
  * HELLO / WELCOME with the region memfd and the doorbells, the mapping and
- * checking of the region, NEW_CONTEXT / CONTEXT, and tas_fini.
+ * checking of the region, JOIN / JOINED in a forked child, NEW_CONTEXT /
+ * CONTEXT, and tas_fini.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -30,12 +31,9 @@ static void close_fds(const int *fds, unsigned count)
 		close(fds[i]);
 }
 
-static int send_request(int sock, uint32_t type)
+static int send_request(int sock, struct tas_reg_msg msg)
 {
-	struct tas_reg_msg msg = {
-		.type = type,
-		.abi_version = TAS_SHM_ABI_VERSION,
-	};
+	msg.abi_version = TAS_SHM_ABI_VERSION;
 	ssize_t sent = send(sock, &msg, sizeof(msg), MSG_NOSIGNAL);
 
 	if (sent < 0)
@@ -199,7 +197,8 @@ static int register_with(const char *path)
 	int sock = connect_service(path);
 	if (sock < 0)
 		return sock;
-	int err = send_request(sock, TAS_REG_HELLO);
+	int err = send_request(sock,
+			       (struct tas_reg_msg){ .type = TAS_REG_HELLO });
 	/* A service refusing us (e.g. EPERM) answers and hangs up before it
 	 * reads HELLO: the send may then fail, but its answer is there. */
 	if (err == 0 || err == -EPIPE || err == -ECONNRESET)
@@ -217,6 +216,8 @@ static int register_with(const char *path)
 	/* The mapping keeps the region alive. */
 	close(fds[0]);
 	registration.sock = sock;
+	registration.app_id = welcome.app_id;
+	registration.join_token = welcome.join_token;
 	registration.fp_cores = welcome.num_fp_cores;
 	registration.sp_doorbell_fd = fds[1];
 	for (unsigned i = 0; i < welcome.num_fp_cores; i++)
@@ -233,10 +234,18 @@ int tas_init(const char *socket_path)
 	if (path == NULL || path[0] == '\0')
 		path = TAS_DEFAULT_SOCKET_PATH;
 
+	if (strlen(path) >= sizeof(registration.path))
+		return -ENAMETOOLONG;
+	/* Installed at load already; its failure is reported here. */
+	int err = inherit_install_fork_handlers();
+	if (err != 0)
+		return err;
 	pthread_mutex_lock(&registration.lock);
-	int err = registration.initialised ? -EALREADY : register_with(path);
-	if (err == 0)
+	err = registration.initialised ? -EALREADY : register_with(path);
+	if (err == 0) {
 		registration.initialised = true;
+		strcpy(registration.path, path);
+	}
 	pthread_mutex_unlock(&registration.lock);
 	return err;
 }
@@ -248,13 +257,15 @@ void tas_fini(void)
 		pthread_mutex_unlock(&registration.lock);
 		return;
 	}
-	for (unsigned i = 0; i < TAS_MAX_CONTEXTS; i++) {
-		if (registration.contexts[i] != NULL)
-			context_destroy(registration.contexts[i]);
-		registration.contexts[i] = NULL;
+	while (registration.contexts != NULL) {
+		struct tas_context *ctx = registration.contexts;
+
+		registration.contexts = ctx->next;
+		context_destroy(ctx);
 	}
 	/* EOF on the socket tells the service to reset our connections. */
-	close(registration.sock);
+	if (registration.sock >= 0)
+		close(registration.sock);
 	close(registration.sp_doorbell_fd);
 	close_fds(registration.fp_doorbell_fd, registration.fp_cores);
 	munmap(registration.region, registration.region_size);
@@ -265,6 +276,42 @@ void tas_fini(void)
 	pthread_mutex_unlock(&registration.lock);
 }
 
+/* A forked child becomes a member of its parent's application: the same
+ * region, which it has mapped already, and a socket of its own, whose EOF
+ * tells the service that this process is gone.  Lock held. */
+static int join_app(void)
+{
+	struct tas_reg_msg joined;
+	int fd;
+	unsigned fd_count = 0;
+	int sock = connect_service(registration.path);
+
+	if (sock < 0)
+		return sock;
+	int err = send_request(sock, (struct tas_reg_msg){
+		.type = TAS_REG_JOIN,
+		.app_id = registration.app_id,
+		.join_token = registration.join_token,
+	});
+	/* A refusal may come before the service read our request. */
+	if (err == 0 || err == -EPIPE || err == -ECONNRESET)
+		err = receive_reply(sock, &joined, &fd, 1, &fd_count);
+	if (err == 0 &&
+	    (joined.type != TAS_REG_JOINED || fd_count != 0 ||
+	     joined.app_id != registration.app_id ||
+	     joined.region_size != registration.region_size ||
+	     joined.num_fp_cores != registration.fp_cores)) {
+		close_fds(&fd, fd_count);
+		err = -EPROTO;
+	}
+	if (err != 0) {
+		close(sock);
+		return err;
+	}
+	registration.sock = sock;
+	return 0;
+}
+
 int registration_new_context(uint16_t *ctx_id, int *eventfd)
 {
 	struct tas_reg_msg reply;
@@ -273,8 +320,11 @@ int registration_new_context(uint16_t *ctx_id, int *eventfd)
 
 	pthread_mutex_lock(&registration.lock);
 	int err = registration.initialised ? 0 : -ENOTCONN;
+	if (err == 0 && registration.sock < 0)
+		err = join_app();
 	if (err == 0)
-		err = send_request(registration.sock, TAS_REG_NEW_CONTEXT);
+		err = send_request(registration.sock,
+				   (struct tas_reg_msg){ .type = TAS_REG_NEW_CONTEXT });
 	if (err == 0)
 		err = receive_reply(registration.sock, &reply, &fd, 1, &fd_count);
 	pthread_mutex_unlock(&registration.lock);

@@ -5,6 +5,12 @@
  * Threading: the registration is set up once (tas_init); the socket is
  * shared by every thread and serialised by registration.lock.  Everything
  * reachable from a context is used by one thread at a time (tas.h).
+ *
+ * fork(): the child keeps the mapping and the doorbells but closes its
+ * copy of the socket (inherit.c); every context it inherited, and with it
+ * every connection and listener, is marked inherited and is never used
+ * for the service again.  Its first tas_context_create joins the
+ * parent's application on a socket of its own (registration_new_context).
  */
 #ifndef LIBTAS_INTERNAL_H
 #define LIBTAS_INTERNAL_H
@@ -12,6 +18,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/un.h>
 
 #include "conn_map.h"
 #include "tas/shm_abi.h"
@@ -20,16 +27,21 @@
 struct rte_ring;
 
 struct tas_registration {
-	pthread_mutex_t lock;     /* the socket and contexts[] */
+	pthread_mutex_t lock;     /* the socket, contexts, inherited objects */
 	bool initialised;
-	int sock;
+	int sock;                 /* -1 in a forked child until it joined */
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)]; /* service */
+	uint32_t app_id;
+	uint64_t join_token;      /* proves to the service we are app_id's */
 	uint8_t *region;
 	uint64_t region_size;
 	const struct tas_shm_header *header;
 	unsigned fp_cores;
 	int sp_doorbell_fd;
 	int fp_doorbell_fd[TAS_MAX_FP_CORES];
-	struct tas_context *contexts[TAS_MAX_CONTEXTS];
+	/* Ours and inherited ones: after the parent died, ours may reuse
+	 * the id of an inherited one. */
+	struct tas_context *contexts;
 };
 
 extern struct tas_registration registration;
@@ -123,7 +135,8 @@ struct early_events {
 
 struct tas_context {
 	uint16_t id;
-	int eventfd;
+	bool inherited;            /* a parent process's: never used again */
+	int eventfd;               /* -1 once inherited */
 	bool armed;                /* app_sleeping set by us */
 	struct tas_shm_context *shm;
 	struct rte_ring *cmd_ring[TAS_RINGS_PER_DIRECTION];
@@ -145,10 +158,29 @@ struct tas_context {
 	struct early_events *early;
 	uint32_t early_count;
 	uint32_t early_capacity;
+	struct tas_context *next;  /* registration.contexts */
 };
 
-/* registration.c: ask the service for a context (registration.lock held
- * inside).  0 or -errno. */
+/* inherit.c: the fork handlers (installed once, as the library loads;
+ * 0 or -ENOMEM), and what may still be done with what a child inherited:
+ * forget it. */
+int inherit_install_fork_handlers(void);
+static inline bool conn_inherited(const struct tas_conn *conn)
+{
+	return conn->ctx->inherited;
+}
+static inline bool listener_inherited(const struct tas_listener *listener)
+{
+	return listener->ctx->inherited;
+}
+/* Free the local state of an inherited connection or listener; the
+ * parent's stay as they are. */
+void inherited_conn_forget(struct tas_conn *conn);
+void inherited_listener_forget(struct tas_listener *listener);
+
+/* registration.c: ask the service for a context, joining the parent's
+ * application first in a forked child (registration.lock held inside).
+ * 0 or -errno. */
 int registration_new_context(uint16_t *ctx_id, int *eventfd);
 
 /* context.c */
@@ -178,9 +210,11 @@ void events_free(struct tas_context *ctx);
 void ready_push(struct tas_context *ctx, enum tas_event_type type, int status,
 		struct tas_conn *conn, struct tas_listener *listener,
 		void *user_data);
-/* Drop queued events that refer to a listener being freed. */
+/* Drop queued events that refer to a listener or connection being
+ * freed. */
 void ready_forget_listener(struct tas_context *ctx,
 			   const struct tas_listener *listener);
+void ready_forget_conn(struct tas_context *ctx, const struct tas_conn *conn);
 
 /* conn.c */
 struct tas_conn *conn_new(struct tas_context *ctx, void *user_data);
@@ -199,6 +233,7 @@ struct tas_listener *listener_by_cookie(const struct tas_context *ctx,
 					uint64_t cookie);
 void listener_started(struct tas_listener *listener, uint32_t id);
 void accept_unlink(struct tas_conn *conn);
+void listener_free(struct tas_context *ctx, struct tas_listener *listener);
 void listeners_free(struct tas_context *ctx);
 
 #endif /* LIBTAS_INTERNAL_H */

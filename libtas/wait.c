@@ -18,7 +18,7 @@
 
 int tas_context_fd(const struct tas_context *ctx)
 {
-	return ctx->eventfd;
+	return ctx->inherited ? -EBADF : ctx->eventfd;
 }
 
 /* true if there are events to poll for; else the service will kick the
@@ -41,6 +41,8 @@ static bool arm(struct tas_context *ctx)
  * is what sends them. */
 int tas_context_arm(struct tas_context *ctx)
 {
+	if (ctx->inherited)
+		return -EBADF;
 	commands_flush(ctx);
 	if (commands_pending(ctx))
 		return 1;
@@ -102,8 +104,10 @@ static const struct timespec *block_limit(const struct tas_context *ctx,
 int tas_wait(struct tas_context *ctx, struct tas_event *events, int max,
 	     int timeout_ms)
 {
-	int64_t deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+	if (ctx->inherited)
+		return -EBADF;
 
+	int64_t deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
 	for (;;) {
 		int count = tas_poll(ctx, events, max);
 		if (count != 0)

@@ -1,8 +1,8 @@
 /*
  * Registered applications (app_registry.h): the registration socket and
- * its protocol (include/tas/shm_abi.h), the applications' contexts and
- * their publication to the fast-path cores, the slow-path command and
- * event rings, and the clean-up of applications that go away.
+ * its protocol (include/tas/shm_abi.h), the applications' member
+ * processes and contexts, the slow-path command and event rings, and the
+ * clean-up of members and applications that go away.
  *
  * The socket file has mode 0666: any local user may register, unless
  * --allow-uid names the users who may (root always may).  Opening it to
@@ -10,14 +10,23 @@
  * everything the service reads from it is validated; every peer's pid and
  * uid (SO_PEERCRED) are logged.
  *
+ * Every connection to the socket is a member process (app_member.h) once
+ * it sent HELLO (a new application: region, app id, join token) or JOIN
+ * (a process forked from a member: the same application, proven by the
+ * token).  Each context belongs to the member that created it.
+ *
  * Life of an application:
- *   CONNECTED  socket accepted, app id assigned, waiting for HELLO
- *   ACTIVE     region mapped (WELCOME sent), contexts may be created
- *   GONE       EOF or error on the socket, a protocol violation or a
- *              corrupted ring: tcp_app_gone(), contexts unpublished.  The
- *              app is freed once a grace period has passed (no core still
- *              reads its rings) and tcp has returned its last buffer slot
- *              (no flow still uses its memory).
+ *   ACTIVE     from HELLO (region mapped, WELCOME sent).  A member that
+ *              goes (EOF or error on its socket, a protocol violation, a
+ *              corrupted ring) takes its contexts along: their flows are
+ *              reset (tcp_app_contexts_gone), they are unpublished, and
+ *              after a grace period they are retired; a retired id is
+ *              reused once none of its flows is left in the fast path.
+ *   GONE       its last member went: tcp_app_gone(), contexts
+ *              unpublished.  The app is freed once a grace period has
+ *              passed (no core still reads its rings) and tcp has
+ *              returned its last buffer slot (no flow still uses its
+ *              memory).
  * Until it is freed, app_by_id() still finds a GONE app, so tcp can
  * return its buffers; it has no valid contexts any more.
  */
@@ -25,33 +34,46 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "app_member.h"
+#include "app_publish.h"
 #include "app_region.h"
+#include "app_socket.h"
 #include "fastpath.h"
 #include "log.h"
 #include "quiesce.h"
 #include "sp_loop.h"
 #include "tcp.h"
 
-#define LISTEN_BACKLOG 64
 #define CMD_BURST 32u
 /* Commands taken from one context per poll, so one busy application
  * cannot monopolise the slow path. */
 #define CMD_QUOTA TAS_CMD_RING_SIZE
 #define WELCOME_FDS (2u + TAS_MAX_FP_CORES)
+/* Enough of a message to know which ABI version its sender speaks. */
+#define ABI_VERSION_END \
+	(offsetof(struct tas_reg_msg, abi_version) + sizeof(uint32_t))
 
-enum app_state { APP_CONNECTED, APP_ACTIVE, APP_GONE };
+enum app_state { APP_ACTIVE, APP_GONE };
+
+enum context_state {
+	CONTEXT_FREE,
+	CONTEXT_LIVE,
+	CONTEXT_RETIRING,          /* unpublished; cores may still read it */
+	CONTEXT_RETIRED,           /* flows of it may still be in the fast path */
+};
 
 struct app_context {
-	bool in_use;
+	enum context_state state;
+	bool broken;               /* corrupted event ring seen outside the poll */
 	int eventfd;
 	struct tas_shm_context *shm;
 	struct shm_ring sp_cmd;    /* the slow path's own ring views */
@@ -63,13 +85,9 @@ struct app {
 	struct service *svc;
 	uint16_t id;
 	enum app_state state;
-	int sock;
-	pid_t pid;
-	uid_t uid;
-	struct tas_reg_msg rx_msg; /* message being received */
-	size_t rx_len;
+	pid_t pid;                 /* the process that registered */
+	struct app_members members;
 	struct app_region region;
-	bool broken;               /* corrupted ring seen outside the poll */
 	bool grace_over;
 	struct app_context contexts[TAS_MAX_CONTEXTS];
 };
@@ -80,6 +98,7 @@ static struct {
 	bool stopping;
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	struct app *apps[MAX_APPS];
+	struct app_member *connections; /* every open registration socket */
 } registry = { .listen_fd = -1 };
 
 static void on_listen_ready(struct service *svc, int fd, uint32_t events,
@@ -98,123 +117,15 @@ static void kick_eventfd(int fd)
 	(void)!write(fd, &one, sizeof(one));
 }
 
-/* ------------------------------------------------------------------ */
-/* Deferred frees and context lists                                    */
-
-static void free_deferred(struct service *svc, void *arg)
+/* The ids of the contexts in state. */
+static uint32_t contexts_in(const struct app *app, enum context_state state)
 {
-	(void)svc;
-	free(arg);
-}
+	uint32_t set = 0;
 
-/* Free memory the fast-path cores may still read, after a grace period. */
-static void free_after_grace(struct service *svc, void *ptr)
-{
-	if (ptr != NULL && sp_defer(svc, free_deferred, ptr) != 0)
-		log_err("out of memory: leaking %p that fast-path cores may read",
-			ptr);
-}
-
-static struct fp_context_list *list_with(const struct fp_context_list *old,
-					 struct fp_context *added)
-{
-	uint32_t count = old != NULL ? old->count : 0;
-	struct fp_context_list *list =
-		malloc(sizeof(*list) + (count + 1) * sizeof(list->ctx[0]));
-
-	if (list == NULL)
-		return NULL;
-	for (uint32_t i = 0; i < count; i++)
-		list->ctx[i] = old->ctx[i];
-	list->ctx[count] = added;
-	list->count = count + 1;
-	return list;
-}
-
-/* The list without the contexts of app_id; *out = NULL when it becomes
- * empty.  false on ENOMEM. */
-static bool list_without_app(const struct fp_context_list *old,
-			     uint16_t app_id, struct fp_context_list **out)
-{
-	uint32_t kept = 0;
-	uint32_t count = old != NULL ? old->count : 0;
-
-	for (uint32_t i = 0; i < count; i++)
-		kept += old->ctx[i]->app_id != app_id;
-	*out = NULL;
-	if (kept == 0)
-		return true;
-
-	struct fp_context_list *list =
-		malloc(sizeof(*list) + kept * sizeof(list->ctx[0]));
-	if (list == NULL)
-		return false;
-	list->count = 0;
-	for (uint32_t i = 0; i < count; i++)
-		if (old->ctx[i]->app_id != app_id)
-			list->ctx[list->count++] = old->ctx[i];
-	*out = list;
-	return true;
-}
-
-/* Install new lists on every core (each complete before its release
- * store) and wake sleeping cores so that they serve the new set. */
-static void replace_context_lists(struct service *svc,
-				  struct fp_context_list *lists[])
-{
-	for (unsigned i = 0; i < fp_core_count(svc); i++) {
-		struct fp_core *core = &svc->cores[i];
-		struct fp_context_list *old = core->contexts;
-
-		__atomic_store_n(&core->contexts, lists[i], __ATOMIC_RELEASE);
-		free_after_grace(svc, old);
-	}
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	for (unsigned i = 0; i < fp_core_count(svc); i++)
-		fp_kick(&svc->cores[i]);
-}
-
-static int publish_context(struct service *svc, struct app_context *ctx)
-{
-	struct fp_context_list *lists[TAS_MAX_FP_CORES];
-
-	for (unsigned i = 0; i < fp_core_count(svc); i++) {
-		lists[i] = list_with(svc->cores[i].contexts, ctx->fp[i]);
-		if (lists[i] == NULL) {
-			while (i-- > 0)
-				free(lists[i]);
-			return -ENOMEM;
-		}
-	}
-	replace_context_lists(svc, lists);
-	return 0;
-}
-
-static bool has_contexts(const struct app *app)
-{
 	for (unsigned c = 0; c < TAS_MAX_CONTEXTS; c++)
-		if (app->contexts[c].in_use)
-			return true;
-	return false;
-}
-
-static bool unpublish_app(struct service *svc, const struct app *app)
-{
-	struct fp_context_list *lists[TAS_MAX_FP_CORES];
-
-	if (!has_contexts(app))
-		return true;
-
-	for (unsigned i = 0; i < fp_core_count(svc); i++) {
-		if (!list_without_app(svc->cores[i].contexts, app->id,
-				      &lists[i])) {
-			while (i-- > 0)
-				free(lists[i]);
-			return false;
-		}
-	}
-	replace_context_lists(svc, lists);
-	return true;
+		if (app->contexts[c].state == state)
+			set |= 1u << c;
+	return set;
 }
 
 /* ------------------------------------------------------------------ */
@@ -268,13 +179,12 @@ static void resume_accepting(void)
 		registry.accept_paused = false;
 }
 
-static void free_fp_contexts(struct app *app)
+static void free_fp_contexts(struct app_context *ctx)
 {
-	for (unsigned c = 0; c < TAS_MAX_CONTEXTS; c++)
-		for (unsigned i = 0; i < TAS_MAX_FP_CORES; i++) {
-			free(app->contexts[c].fp[i]);
-			app->contexts[c].fp[i] = NULL;
-		}
+	for (unsigned i = 0; i < TAS_MAX_FP_CORES; i++) {
+		free(ctx->fp[i]);
+		ctx->fp[i] = NULL;
+	}
 }
 
 static void release_if_idle(struct app *app)
@@ -291,45 +201,37 @@ static void release_if_idle(struct app *app)
 	resume_accepting();
 }
 
+/* Retirements of its contexts queued before ran already: sp_defer runs
+ * in order. */
 static void grace_over(struct service *svc, void *arg)
 {
 	struct app *app = arg;
 
 	(void)svc;
-	free_fp_contexts(app);
+	for (unsigned c = 0; c < TAS_MAX_CONTEXTS; c++)
+		free_fp_contexts(&app->contexts[c]);
 	app->grace_over = true;
 	release_if_idle(app);
 }
 
 /*
- * The app is gone (or misbehaved): stop talking to it, let tcp reset its
- * flows and close its listeners, and stop the cores serving its contexts.
+ * The last member went (or the service stops): let tcp reset the flows
+ * and close the listeners, and stop the cores serving the contexts.
  * Never frees the app itself (callers may still hold it); that happens in
  * grace_over()/app_buffers_free().
  */
-static void __attribute__((format(printf, 2, 3)))
-app_disconnect(struct app *app, const char *why, ...)
+static void app_gone(struct app *app)
 {
-	char reason[160];
-	va_list args;
+	/* Retiring ones too: their unpublishing may have failed. */
+	uint32_t published = contexts_in(app, CONTEXT_LIVE) |
+			     contexts_in(app, CONTEXT_RETIRING);
 
-	if (app->state == APP_GONE)
-		return;
-	va_start(args, why);
-	vsnprintf(reason, sizeof(reason), why, args);
-	va_end(args);
-	log_info("app %u (pid %d): %s; disconnecting", app->id, (int)app->pid,
-		 reason);
-
-	bool was_active = app->state == APP_ACTIVE;
 	app->state = APP_GONE;
-	sp_loop_remove_fd(app->sock);
-	close(app->sock);
-	app->sock = -1;
 	/* At shutdown tcp_shutdown_all has reset everything already. */
-	if (was_active && !registry.stopping)
+	if (!registry.stopping)
 		tcp_app_gone(app->svc, app);
-	if (!unpublish_app(app->svc, app)) {
+	if (published != 0 &&
+	    !app_unpublish_contexts(app->svc, app->id, published)) {
 		log_err("app %u: out of memory unpublishing its contexts; "
 			"its region stays mapped", app->id);
 		return;
@@ -337,6 +239,130 @@ app_disconnect(struct app *app, const char *why, ...)
 	if (sp_defer(app->svc, grace_over, app) != 0)
 		log_err("app %u: out of memory; its region stays mapped",
 			app->id);
+}
+
+struct retirement {
+	struct app *app;
+	uint32_t contexts;
+};
+
+/* No core reads the contexts any more.  The app is still there: its own
+ * grace_over is queued after this, if at all. */
+static void contexts_retired(struct service *svc, void *arg)
+{
+	struct retirement *retirement = arg;
+	struct app *app = retirement->app;
+
+	(void)svc;
+	for (unsigned c = 0; c < TAS_MAX_CONTEXTS; c++) {
+		struct app_context *ctx = &app->contexts[c];
+
+		if (!(retirement->contexts & (1u << c)))
+			continue;
+		free_fp_contexts(ctx);
+		close(ctx->eventfd);
+		ctx->eventfd = -1;
+		ctx->state = CONTEXT_RETIRED;
+	}
+	free(retirement);
+}
+
+/* A member went, the app lives on: its contexts go.  Their ids stay
+ * unused until the cores cannot read them and tcp let go of their flows
+ * (free_context_id). */
+static void retire_contexts(struct app *app, uint32_t contexts)
+{
+	if (contexts == 0)
+		return;
+	for (unsigned c = 0; c < TAS_MAX_CONTEXTS; c++)
+		if (contexts & (1u << c))
+			app->contexts[c].state = CONTEXT_RETIRING;
+	if (!registry.stopping)
+		tcp_app_contexts_gone(app->svc, app, contexts);
+	if (!app_unpublish_contexts(app->svc, app->id, contexts)) {
+		log_err("app %u: out of memory unpublishing contexts 0x%x; "
+			"their ids stay in use", app->id, contexts);
+		return;
+	}
+	struct retirement *retirement = malloc(sizeof(*retirement));
+	if (retirement != NULL) {
+		*retirement = (struct retirement){ .app = app,
+						   .contexts = contexts };
+		if (sp_defer(app->svc, contexts_retired, retirement) == 0)
+			return;
+		free(retirement);
+	}
+	log_err("app %u: out of memory retiring contexts 0x%x; their ids "
+		"stay in use", app->id, contexts);
+}
+
+static void connection_link(struct app_member *member)
+{
+	member->prev = NULL;
+	member->next = registry.connections;
+	if (registry.connections != NULL)
+		registry.connections->prev = member;
+	registry.connections = member;
+}
+
+static void connection_unlink(struct app_member *member)
+{
+	if (member->prev != NULL)
+		member->prev->next = member->next;
+	else
+		registry.connections = member->next;
+	if (member->next != NULL)
+		member->next->prev = member->prev;
+}
+
+/* Stop talking to the process and free its connection; what it had in
+ * its app is the caller's business. */
+static void connection_close(struct app_member *member)
+{
+	sp_loop_remove_fd(member->sock);
+	close(member->sock);
+	connection_unlink(member);
+	free(member);
+	resume_accepting();
+}
+
+/*
+ * The member is gone (or misbehaved): close its socket and free it; its
+ * contexts go, and with the last member its app.  Callers must not touch
+ * member afterwards.
+ */
+static void __attribute__((format(printf, 2, 3)))
+member_disconnect(struct app_member *member, const char *why, ...)
+{
+	char reason[160];
+	va_list args;
+	struct app *app = member->app;
+
+	va_start(args, why);
+	vsnprintf(reason, sizeof(reason), why, args);
+	va_end(args);
+	if (app == NULL) {
+		log_info("pid %d: %s; disconnecting", (int)member->pid, reason);
+		connection_close(member);
+		return;
+	}
+	uint32_t contexts = app_members_remove(&app->members, member);
+	log_info("app %u (pid %d): %s; disconnecting (contexts 0x%x, %u "
+		 "members left)", app->id, (int)member->pid, reason, contexts,
+		 app->members.count);
+	connection_close(member);
+	if (app->members.count == 0)
+		app_gone(app);
+	else
+		retire_contexts(app, contexts);
+}
+
+/* Refuse a request and hang up; false (for the message handlers). */
+static bool reject(struct app_member *member, int status, const char *why)
+{
+	(void)send_error(member->sock, status);
+	member_disconnect(member, "%s", why);
+	return false;
 }
 
 static int free_app_id(void)
@@ -348,36 +374,50 @@ static int free_app_id(void)
 }
 
 /* ------------------------------------------------------------------ */
-/* HELLO / WELCOME                                                     */
+/* HELLO / WELCOME, JOIN / JOINED                                      */
 
-static void reject(struct app *app, int status, const char *why)
+/* A new application with founder as its first member; 0 or -errno. */
+static int app_create(struct service *svc, uint16_t id,
+		      struct app_member *founder)
 {
-	(void)send_error(app->sock, status);
-	app_disconnect(app, "%s", why);
+	struct app *app = calloc(1, sizeof(*app));
+
+	if (app == NULL)
+		return -ENOMEM;
+	int err = app_members_init(&app->members);
+	if (err == 0)
+		err = app_region_create(&app->region, &svc->cfg, id);
+	if (err != 0) {
+		free(app);
+		return err;
+	}
+	app->svc = svc;
+	app->id = id;
+	app->state = APP_ACTIVE;
+	app->pid = founder->pid;
+	for (unsigned c = 0; c < TAS_MAX_CONTEXTS; c++)
+		app->contexts[c].eventfd = -1;
+	(void)app_members_add(&app->members, founder); /* the first: room */
+	founder->app = app;
+	registry.apps[id] = app;
+	return 0;
 }
 
-static void handle_hello(struct app *app, const struct tas_reg_msg *msg)
+static bool handle_hello(struct service *svc, struct app_member *member)
 {
-	struct service *svc = app->svc;
+	if (member->app != NULL)
+		return reject(member, -EPROTO, "sent a second HELLO");
+	int id = free_app_id();
+	if (id < 0) {
+		log_warn("refusing pid %d uid %u: %u applications registered",
+			 (int)member->pid, (unsigned)member->uid, MAX_APPS);
+		return reject(member, -EUSERS, "no application id free");
+	}
+	int err = app_create(svc, (uint16_t)id, member);
+	if (err != 0)
+		return reject(member, err, "no region for it");
 
-	if (app->state != APP_CONNECTED) {
-		reject(app, -EPROTO, "sent a second HELLO");
-		return;
-	}
-	if (msg->abi_version != TAS_SHM_ABI_VERSION) {
-		log_warn("app %u (pid %d) speaks shm ABI %u, this tas %u",
-			 app->id, (int)app->pid, msg->abi_version,
-			 TAS_SHM_ABI_VERSION);
-		reject(app, -EPROTONOSUPPORT, "wrong ABI version");
-		return;
-	}
-	int err = app_region_create(&app->region, &svc->cfg, app->id);
-	if (err != 0) {
-		reject(app, err, "no region for it");
-		return;
-	}
-	app->state = APP_ACTIVE;
-
+	struct app *app = member->app;
 	int fds[WELCOME_FDS];
 	unsigned fd_count = 0;
 	fds[fd_count++] = app->region.memfd;
@@ -390,10 +430,57 @@ static void handle_hello(struct app *app, const struct tas_reg_msg *msg)
 		.abi_version = TAS_SHM_ABI_VERSION,
 		.region_size = app->region.size,
 		.num_fp_cores = fp_core_count(svc),
+		.app_id = app->id,
+		.join_token = app->members.join_token,
 	};
-	err = send_message(app->sock, &welcome, fds, fd_count);
-	if (err != 0)
-		app_disconnect(app, "cannot send WELCOME: %s", strerror(-err));
+	log_info("app %u registered: pid %d uid %u", app->id, (int)member->pid,
+		 (unsigned)member->uid);
+	err = send_message(member->sock, &welcome, fds, fd_count);
+	if (err != 0) {
+		member_disconnect(member, "cannot send WELCOME: %s",
+				  strerror(-err));
+		return false;
+	}
+	return true;
+}
+
+/* A process forked from a member: same application, same region (it has
+ * the mapping and the doorbells already), a connection of its own. */
+static bool handle_join(struct service *svc, struct app_member *member,
+			const struct tas_reg_msg *msg)
+{
+	if (member->app != NULL)
+		return reject(member, -EPROTO, "sent JOIN after registering");
+	struct app *app = msg->app_id < MAX_APPS ? registry.apps[msg->app_id]
+						 : NULL;
+	if (app == NULL || app->state != APP_ACTIVE)
+		return reject(member, -ESRCH,
+			      "asked to join an application that is not there");
+	if (!app_members_token_matches(&app->members, msg->join_token)) {
+		log_warn("pid %d uid %u presented a wrong token for app %u",
+			 (int)member->pid, (unsigned)member->uid, app->id);
+		return reject(member, -EACCES, "wrong join token");
+	}
+	if (app_members_add(&app->members, member) != 0)
+		return reject(member, -EUSERS, "its application is full");
+	member->app = app;
+	log_info("app %u: pid %d uid %u joined (%u members)", app->id,
+		 (int)member->pid, (unsigned)member->uid, app->members.count);
+
+	struct tas_reg_msg joined = {
+		.type = TAS_REG_JOINED,
+		.abi_version = TAS_SHM_ABI_VERSION,
+		.region_size = app->region.size,
+		.num_fp_cores = fp_core_count(svc),
+		.app_id = app->id,
+	};
+	int err = send_message(member->sock, &joined, NULL, 0);
+	if (err != 0) {
+		member_disconnect(member, "cannot send JOINED: %s",
+				  strerror(-err));
+		return false;
+	}
+	return true;
 }
 
 /* ------------------------------------------------------------------ */
@@ -402,7 +489,12 @@ static void handle_hello(struct app *app, const struct tas_reg_msg *msg)
 static int free_context_id(const struct app *app)
 {
 	for (unsigned id = 0; id < TAS_MAX_CONTEXTS; id++)
-		if (!app->contexts[id].in_use)
+		if (app->contexts[id].state == CONTEXT_FREE)
+			return (int)id;
+	/* A retired id would hand the new context events of its old flows. */
+	for (unsigned id = 0; id < TAS_MAX_CONTEXTS; id++)
+		if (app->contexts[id].state == CONTEXT_RETIRED &&
+		    !tcp_app_context_busy(app, (uint16_t)id))
 			return (int)id;
 	return -1;
 }
@@ -431,8 +523,8 @@ static int create_fp_contexts(struct app *app, uint16_t ctx_id,
 	return 0;
 }
 
-/* A new context, published to every core; its id or -errno. */
-static int create_context(struct app *app)
+/* A new context of owner, published to every core; its id or -errno. */
+static int create_context(struct app *app, struct app_member *owner)
 {
 	struct shm_ring cmd[TAS_RINGS_PER_DIRECTION];
 	struct shm_ring event[TAS_RINGS_PER_DIRECTION];
@@ -452,39 +544,41 @@ static int create_context(struct app *app)
 	if (err == 0)
 		err = create_fp_contexts(app, (uint16_t)ctx_id, cmd, event);
 	if (err == 0)
-		err = publish_context(app->svc, ctx);
+		err = app_publish_context(app->svc, ctx->fp);
 	if (err != 0) {
-		for (unsigned i = 0; i < TAS_MAX_FP_CORES; i++) {
-			free(ctx->fp[i]);
-			ctx->fp[i] = NULL;
-		}
+		free_fp_contexts(ctx);
 		__atomic_store_n(&ctx->shm->in_use, 0, __ATOMIC_RELAXED);
 		close(ctx->eventfd);
 		ctx->eventfd = -1;
+		ctx->state = CONTEXT_FREE;
 		return err;
 	}
 	ctx->sp_cmd = cmd[TAS_RING_SLOWPATH];
 	ctx->sp_event = event[TAS_RING_SLOWPATH];
-	ctx->in_use = true;
+	ctx->broken = false;
+	ctx->state = CONTEXT_LIVE;
+	app_member_take_context(owner, (uint16_t)ctx_id);
 	return ctx_id;
 }
 
-static void handle_new_context(struct app *app)
+static bool handle_new_context(struct app_member *member)
 {
-	if (app->state != APP_ACTIVE) {
-		reject(app, -EPROTO, "asked for a context before HELLO");
-		return;
-	}
+	struct app *app = member->app;
 
-	int ctx_id = create_context(app);
+	if (app == NULL)
+		return reject(member, -EPROTO,
+			      "asked for a context before HELLO or JOIN");
+
+	int ctx_id = create_context(app, member);
 	if (ctx_id < 0) {
 		/* Running out of context ids is the app's business. */
 		if (ctx_id != -ENOSPC)
 			log_warn("app %u: cannot create a context: %s", app->id,
 				 strerror(-ctx_id));
-		if (send_error(app->sock, ctx_id) != 0)
-			app_disconnect(app, "does not read its socket");
-		return;
+		if (send_error(member->sock, ctx_id) == 0)
+			return true;
+		member_disconnect(member, "does not read its socket");
+		return false;
 	}
 
 	struct tas_reg_msg reply = {
@@ -492,53 +586,76 @@ static void handle_new_context(struct app *app)
 		.abi_version = TAS_SHM_ABI_VERSION,
 		.ctx_id = (uint32_t)ctx_id,
 	};
-	int err = send_message(app->sock, &reply,
+	int err = send_message(member->sock, &reply,
 			       &app->contexts[ctx_id].eventfd, 1);
-	if (err != 0)
-		app_disconnect(app, "cannot send CONTEXT: %s", strerror(-err));
+	if (err != 0) {
+		member_disconnect(member, "cannot send CONTEXT: %s",
+				  strerror(-err));
+		return false;
+	}
+	return true;
 }
 
 /* ------------------------------------------------------------------ */
 /* Socket events                                                       */
 
-static void handle_message(struct app *app, const struct tas_reg_msg *msg)
+/* false if the member was disconnected. */
+static bool handle_message(struct service *svc, struct app_member *member,
+			   const struct tas_reg_msg *msg)
 {
 	switch (msg->type) {
 	case TAS_REG_HELLO:
-		handle_hello(app, msg);
-		break;
+		return handle_hello(svc, member);
+	case TAS_REG_JOIN:
+		return handle_join(svc, member, msg);
 	case TAS_REG_NEW_CONTEXT:
-		handle_new_context(app);
-		break;
+		return handle_new_context(member);
 	default:
-		reject(app, -EPROTO, "sent an unknown message");
-		break;
+		return reject(member, -EPROTO, "sent an unknown message");
 	}
 }
 
-static void on_app_socket(struct service *svc, int fd, uint32_t events,
-			  void *arg)
+/* abi_version has the same place in every version's messages: a peer
+ * speaking another is told so even if its messages differ in size. */
+static bool abi_version_known(struct app_member *member)
 {
-	struct app *app = arg;
+	if (member->rx_len < ABI_VERSION_END ||
+	    member->rx_msg.abi_version == TAS_SHM_ABI_VERSION)
+		return true;
+	log_warn("pid %d speaks shm ABI %u, this tas %u", (int)member->pid,
+		 member->rx_msg.abi_version, TAS_SHM_ABI_VERSION);
+	return reject(member, -EPROTONOSUPPORT, "wrong ABI version");
+}
 
-	(void)svc;
+static void on_member_socket(struct service *svc, int fd, uint32_t events,
+			     void *arg)
+{
+	struct app_member *member = arg;
+
 	(void)events; /* HUP and errors show up as recv() results */
-	while (app->state != APP_GONE) {
-		uint8_t *into = (uint8_t *)&app->rx_msg + app->rx_len;
-		ssize_t n = recv(fd, into, sizeof(app->rx_msg) - app->rx_len, 0);
+	for (;;) {
+		uint8_t *into = (uint8_t *)&member->rx_msg + member->rx_len;
+		ssize_t n = recv(fd, into, sizeof(member->rx_msg) - member->rx_len,
+				 0);
 
 		if (n > 0) {
-			app->rx_len += (size_t)n;
-			if (app->rx_len == sizeof(app->rx_msg)) {
-				app->rx_len = 0;
-				handle_message(app, &app->rx_msg);
+			member->rx_len += (size_t)n;
+			if (!abi_version_known(member))
+				return;
+			if (member->rx_len == sizeof(member->rx_msg)) {
+				member->rx_len = 0;
+				if (!handle_message(svc, member, &member->rx_msg))
+					return;
 			}
 		} else if (n == 0) {
-			app_disconnect(app, "closed its socket");
+			member_disconnect(member, "closed its socket");
+			return;
 		} else if (errno == EAGAIN || errno == EWOULDBLOCK) {
-			break;
+			return;
 		} else if (errno != EINTR) {
-			app_disconnect(app, "socket error: %s", strerror(errno));
+			member_disconnect(member, "socket error: %s",
+					  strerror(errno));
+			return;
 		}
 	}
 }
@@ -553,7 +670,7 @@ static bool uid_allowed(const struct service_config *cfg, uid_t uid)
 	return false;
 }
 
-static void accept_app(struct service *svc, int sock)
+static void accept_connection(struct service *svc, int sock)
 {
 	struct ucred cred;
 	socklen_t cred_len = sizeof(cred);
@@ -571,39 +688,25 @@ static void accept_app(struct service *svc, int sock)
 		close(sock);
 		return;
 	}
-	int id = free_app_id();
-	if (id < 0) {
-		log_warn("refusing pid %d uid %u: %u applications registered",
-			 (int)cred.pid, (unsigned)cred.uid, MAX_APPS);
-		(void)send_error(sock, -EUSERS);
-		close(sock);
-		return;
-	}
 
-	struct app *app = calloc(1, sizeof(*app));
-	if (app == NULL) {
+	struct app_member *member = calloc(1, sizeof(*member));
+	if (member == NULL) {
 		(void)send_error(sock, -ENOMEM);
 		close(sock);
 		return;
 	}
-	app->svc = svc;
-	app->id = (uint16_t)id;
-	app->state = APP_CONNECTED;
-	app->sock = sock;
-	app->pid = cred.pid;
-	app->uid = cred.uid;
-	app->region.memfd = -1;
-	for (unsigned c = 0; c < TAS_MAX_CONTEXTS; c++)
-		app->contexts[c].eventfd = -1;
-	if (sp_loop_add_fd(sock, on_app_socket, app) != 0) {
+	member->sock = sock;
+	member->pid = cred.pid;
+	member->uid = cred.uid;
+	if (sp_loop_add_fd(sock, on_member_socket, member) != 0) {
 		log_warn("cannot watch the socket of pid %d", (int)cred.pid);
 		close(sock);
-		free(app);
+		free(member);
 		return;
 	}
-	registry.apps[id] = app;
-	log_info("app %u connected: pid %d uid %u gid %u", app->id,
-		 (int)cred.pid, (unsigned)cred.uid, (unsigned)cred.gid);
+	connection_link(member);
+	log_info("pid %d uid %u gid %u connected", (int)cred.pid,
+		 (unsigned)cred.uid, (unsigned)cred.gid);
 }
 
 static void on_listen_ready(struct service *svc, int fd, uint32_t events,
@@ -615,10 +718,10 @@ static void on_listen_ready(struct service *svc, int fd, uint32_t events,
 		int sock = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 		if (sock >= 0) {
-			accept_app(svc, sock);
+			accept_connection(svc, sock);
 		} else if (errno == EMFILE || errno == ENFILE) {
 			/* The listening socket stays readable: stop watching
-			 * it until an application releases its descriptors. */
+			 * it until a process releases its descriptors. */
 			log_warn("out of file descriptors; not accepting "
 				 "applications for now");
 			sp_loop_remove_fd(fd);
@@ -631,106 +734,24 @@ static void on_listen_ready(struct service *svc, int fd, uint32_t events,
 }
 
 /* ------------------------------------------------------------------ */
-/* The listening socket                                                */
-
-static int make_parent_dirs(const char *path)
-{
-	char dir[sizeof(registry.path)];
-
-	snprintf(dir, sizeof(dir), "%s", path);
-	for (char *slash = strchr(dir + 1, '/'); slash != NULL;
-	     slash = strchr(slash + 1, '/')) {
-		*slash = '\0';
-		if (mkdir(dir, 0755) != 0 && errno != EEXIST)
-			return -errno;
-		*slash = '/';
-	}
-	return 0;
-}
-
-static bool someone_listens(const struct sockaddr_un *addr)
-{
-	int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	bool listening;
-
-	if (probe < 0)
-		return false;
-	listening = connect(probe, (const struct sockaddr *)addr,
-			    sizeof(*addr)) == 0;
-	close(probe);
-	return listening;
-}
-
-/* Make addr bindable: parent directories exist, no stale socket. */
-static int prepare_socket_path(const struct sockaddr_un *addr)
-{
-	struct stat st;
-	int err = make_parent_dirs(addr->sun_path);
-
-	if (err != 0) {
-		log_err("cannot create the directory of %s: %s", addr->sun_path,
-			strerror(-err));
-		return err;
-	}
-	if (lstat(addr->sun_path, &st) != 0)
-		return errno == ENOENT ? 0 : -errno;
-	if (!S_ISSOCK(st.st_mode)) {
-		log_err("%s exists and is not a socket", addr->sun_path);
-		return -EEXIST;
-	}
-	if (someone_listens(addr)) {
-		log_err("another tas is already listening on %s", addr->sun_path);
-		return -EADDRINUSE;
-	}
-	log_info("removing stale socket %s", addr->sun_path);
-	if (unlink(addr->sun_path) != 0 && errno != ENOENT)
-		return -errno;
-	return 0;
-}
-
-static int open_listen_socket(const struct sockaddr_un *addr)
-{
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-
-	if (fd < 0)
-		return -errno;
-	if (bind(fd, (const struct sockaddr *)addr, sizeof(*addr)) != 0 ||
-	    chmod(addr->sun_path, 0666) != 0 ||
-	    listen(fd, LISTEN_BACKLOG) != 0) {
-		int err = -errno;
-		log_err("cannot listen on %s: %s", addr->sun_path, strerror(errno));
-		close(fd);
-		return err;
-	}
-	return fd;
-}
+/* Start and stop                                                      */
 
 int app_registry_init(struct service *svc)
 {
 	const char *path = svc->cfg.socket_path != NULL ? svc->cfg.socket_path
 							: TAS_DEFAULT_SOCKET_PATH;
-	struct sockaddr_un addr = { .sun_family = AF_UNIX };
 
 	registry.stopping = false;
 	int err = app_region_check_config(&svc->cfg);
 	if (err != 0)
 		return err;
-	if (path[0] == '\0' || strlen(path) >= sizeof(addr.sun_path)) {
-		log_err("socket path '%s' is empty or too long", path);
-		return -ENAMETOOLONG;
-	}
-	snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", path);
-	err = prepare_socket_path(&addr);
-	if (err != 0)
-		return err;
-
-	int fd = open_listen_socket(&addr);
+	int fd = app_socket_listen(path);
 	if (fd < 0)
 		return fd;
 	err = sp_loop_add_fd(fd, on_listen_ready, NULL);
 	if (err != 0) {
 		close(fd);
-		unlink(addr.sun_path);
+		unlink(path);
 		return err;
 	}
 	registry.listen_fd = fd;
@@ -749,9 +770,8 @@ void app_registry_fini(struct service *svc)
 		unlink(registry.path);
 		registry.listen_fd = -1;
 	}
-	for (unsigned id = 0; id < MAX_APPS; id++)
-		if (registry.apps[id] != NULL)
-			app_disconnect(registry.apps[id], "service stopping");
+	while (registry.connections != NULL)
+		member_disconnect(registry.connections, "service stopping");
 	sp_defer_drain(svc);
 	/* The cores have stopped: flows tcp did not get to remove no longer
 	 * touch the regions. */
@@ -759,19 +779,36 @@ void app_registry_fini(struct service *svc)
 		struct app *app = registry.apps[id];
 		if (app == NULL)
 			continue;
-		free_fp_contexts(app);
+		for (unsigned c = 0; c < TAS_MAX_CONTEXTS; c++)
+			free_fp_contexts(&app->contexts[c]);
 		app->grace_over = true;
 		app->region.slots_used = 0;
 		release_if_idle(app);
 	}
-	for (unsigned i = 0; i < fp_core_count(svc); i++) {
-		free(svc->cores[i].contexts);
-		svc->cores[i].contexts = NULL;
-	}
+	app_publish_fini(svc);
 }
 
 /* ------------------------------------------------------------------ */
 /* Slow-path rings                                                     */
+
+/* The member a broken context belongs to goes: the context was its. */
+static void __attribute__((format(printf, 3, 4)))
+context_owner_disconnect(struct app *app, uint16_t ctx_id, const char *why,
+			 ...)
+{
+	struct app_member *owner = app_members_owner(&app->members, ctx_id);
+	char reason[160];
+	va_list args;
+
+	va_start(args, why);
+	vsnprintf(reason, sizeof(reason), why, args);
+	va_end(args);
+	/* Every live context has an owner; if not, nobody can use it. */
+	if (owner != NULL)
+		member_disconnect(owner, "%s", reason);
+	else
+		retire_contexts(app, 1u << ctx_id);
+}
 
 /* Hand one context's slow-path commands to tcp; true if its quota ran out
  * with commands left. */
@@ -792,8 +829,9 @@ static bool drain_commands(struct service *svc, struct app *app,
 			break;
 	}
 	if (ctx->sp_cmd.corrupt) {
-		app_disconnect(app, "corrupted the command ring of context %u",
-			       ctx_id);
+		context_owner_disconnect(app, ctx_id,
+					 "corrupted the command ring of context %u",
+					 ctx_id);
 		return false;
 	}
 	return handled >= CMD_QUOTA;
@@ -806,18 +844,17 @@ void app_registry_poll(struct service *svc)
 	for (unsigned id = 0; id < MAX_APPS; id++) {
 		struct app *app = registry.apps[id];
 
-		if (app == NULL || app->state != APP_ACTIVE)
-			continue;
-		if (app->broken) {
-			app_disconnect(app, "corrupted an event ring");
-			continue;
-		}
 		for (uint16_t c = 0; c < TAS_MAX_CONTEXTS; c++) {
-			if (!app->contexts[c].in_use)
-				continue;
-			more_work |= drain_commands(svc, app, c);
-			if (app->state != APP_ACTIVE)
+			if (app == NULL || app->state != APP_ACTIVE)
 				break;
+			if (app->contexts[c].state != CONTEXT_LIVE)
+				continue;
+			if (app->contexts[c].broken)
+				context_owner_disconnect(
+					app, c, "corrupted the event ring of "
+					"context %u", c);
+			else
+				more_work |= drain_commands(svc, app, c);
 		}
 	}
 	if (more_work)
@@ -841,7 +878,7 @@ int app_send_event(struct app *app, uint16_t ctx_id,
 			return -ENOBUFS;
 		/* Callers are in the middle of tcp work: disconnect from the
 		 * next poll rather than re-entering tcp now. */
-		app->broken = true;
+		ctx->broken = true;
 		kick_eventfd(app->svc->sp_doorbell_fd);
 		return -ENOENT;
 	}
@@ -874,8 +911,9 @@ uint8_t *app_region_base(const struct app *app)
 
 bool app_context_valid(const struct app *app, uint16_t ctx_id)
 {
-	return app->state == APP_ACTIVE && !app->broken &&
-	       ctx_id < TAS_MAX_CONTEXTS && app->contexts[ctx_id].in_use;
+	return app->state == APP_ACTIVE && ctx_id < TAS_MAX_CONTEXTS &&
+	       app->contexts[ctx_id].state == CONTEXT_LIVE &&
+	       !app->contexts[ctx_id].broken;
 }
 
 int app_buffers_alloc(struct app *app, uint64_t *rx_offset,

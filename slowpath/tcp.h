@@ -7,6 +7,7 @@
 #ifndef TAS_TCP_H
 #define TAS_TCP_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "service.h"
@@ -35,6 +36,16 @@ void tcp_app_command(struct service *svc, struct app *app, uint16_t ctx_id,
  * are released through app_buffers_free before this returns or through
  * deferred work that keeps the app alive (see app_registry.c). */
 void tcp_app_gone(struct service *svc, struct app *app);
+
+/* A member process of the application is gone, the application lives on:
+ * reset the flows of the contexts in the set contexts (bit c: context c)
+ * and drop their accept requests; the listeners stay the application's. */
+void tcp_app_contexts_gone(struct service *svc, struct app *app,
+			   uint32_t contexts);
+
+/* Whether a flow announced to context ctx_id of app is still in the fast
+ * path (its core might still send that context events). */
+bool tcp_app_context_busy(const struct app *app, uint16_t ctx_id);
 
 /* Service stopping: send RST on every connection. */
 void tcp_shutdown_all(struct service *svc);

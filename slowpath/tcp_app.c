@@ -152,23 +152,61 @@ void tcp_app_command(struct service *svc, struct app *app, uint16_t ctx_id,
 	}
 }
 
+/* Nobody is left to tell about conn: it goes, with a RST to a peer that
+ * knows it. */
+static void abandon(struct tcp_conn *conn)
+{
+	conn->app_gone = true;
+	conn->app_done = true;
+	if (conn->state == TCP_SYN_SENT)
+		tcp_conn_drop(conn, false);
+	else
+		abort_flow(conn);
+}
+
+/* The context a connection's events go to is set by a connect, or by the
+ * accept that took it off its listener. */
+static bool in_contexts(const struct tcp_conn *conn, uint32_t contexts)
+{
+	return (conn->announced || conn->state == TCP_SYN_SENT) &&
+	       (contexts & (1u << conn->ctx_id)) != 0;
+}
+
 void tcp_app_gone(struct service *svc, struct app *app)
 {
 	(void)svc;
 	tcp_listen_app_gone(app);
-	tcp_deliver_forget_app(app);
+	tcp_deliver_forget(app, TCP_ALL_CONTEXTS);
 	/* Backwards: releasing a connection moves the last entry into i. */
 	for (uint32_t i = tcp_sp.active_count; i-- > 0;) {
 		struct tcp_conn *conn = tcp_conn_of(tcp_sp.active[i]);
-		if (conn->app != app)
-			continue;
-		conn->app_gone = true;
-		conn->app_done = true;
-		if (conn->state == TCP_SYN_SENT)
-			tcp_conn_drop(conn, false);
-		else
-			abort_flow(conn);
+		if (conn->app == app)
+			abandon(conn);
 	}
+}
+
+void tcp_app_contexts_gone(struct service *svc, struct app *app,
+			   uint32_t contexts)
+{
+	(void)svc;
+	tcp_listen_contexts_gone(app, contexts);
+	tcp_deliver_forget(app, contexts);
+	for (uint32_t i = tcp_sp.active_count; i-- > 0;) {
+		struct tcp_conn *conn = tcp_conn_of(tcp_sp.active[i]);
+		if (conn->app == app && in_contexts(conn, contexts))
+			abandon(conn);
+	}
+}
+
+bool tcp_app_context_busy(const struct app *app, uint16_t ctx_id)
+{
+	for (uint32_t i = 0; i < tcp_sp.active_count; i++) {
+		const struct tcp_conn *conn = tcp_conn_of(tcp_sp.active[i]);
+		if (conn->app == app && conn->announced &&
+		    conn->ctx_id == ctx_id && (conn->installed || conn->removing))
+			return true;
+	}
+	return false;
 }
 
 void tcp_shutdown_all(struct service *svc)

@@ -137,13 +137,14 @@ bool tcp_deliver_flush(void)
 	return event_fifo.count > 0 || command_fifo.count > 0;
 }
 
-void tcp_deliver_forget_app(const struct app *app)
+void tcp_deliver_forget(const struct app *app, uint32_t contexts)
 {
 	uint32_t kept = 0;
 
 	for (uint32_t i = 0; i < event_fifo.count; i++) {
 		struct queued_event *item = fifo_at(&event_fifo, i);
-		if (item->app == app)
+		if (item->app == app && item->ctx_id < TAS_MAX_CONTEXTS &&
+		    (contexts & (1u << item->ctx_id)) != 0)
 			continue;
 		if (kept != i)
 			memcpy(fifo_at(&event_fifo, kept), item, event_fifo.elem_size);

@@ -22,8 +22,11 @@ void tcp_send_command(struct fp_core *core, const struct fp_command *cmd);
 /* Retry what waits; true if something still does. */
 bool tcp_deliver_flush(void);
 
-/* The application is gone: forget the events queued for it. */
-void tcp_deliver_forget_app(const struct app *app);
+#define TCP_ALL_CONTEXTS UINT32_MAX
+
+/* Contexts of app are gone: forget the events queued for those in the
+ * set contexts (bit c: context c). */
+void tcp_deliver_forget(const struct app *app, uint32_t contexts);
 
 void tcp_deliver_fini(void);
 

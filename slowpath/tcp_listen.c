@@ -288,6 +288,31 @@ void tcp_accept_command(struct app *app, uint16_t ctx_id,
 	match_accepts(listener);
 }
 
+/* Keep the requests of contexts not in the set, in order. */
+static void drop_requests(struct tcp_listener *listener, uint32_t contexts)
+{
+	uint32_t kept = 0;
+
+	for (uint32_t i = 0; i < listener->request_count; i++) {
+		struct accept_request request =
+			listener->requests[(listener->request_head + i) %
+					   TCP_MAX_ACCEPT_REQUESTS];
+		if (contexts & (1u << request.ctx_id))
+			continue;
+		listener->requests[(listener->request_head + kept) %
+				   TCP_MAX_ACCEPT_REQUESTS] = request;
+		kept++;
+	}
+	listener->request_count = kept;
+}
+
+void tcp_listen_contexts_gone(struct app *app, uint32_t contexts)
+{
+	for (uint32_t i = 0; i < TCP_MAX_LISTENERS; i++)
+		if (ls.listeners[i].in_use && ls.listeners[i].app == app)
+			drop_requests(&ls.listeners[i], contexts);
+}
+
 void tcp_listen_app_gone(struct app *app)
 {
 	for (uint32_t i = 0; i < TCP_MAX_LISTENERS; i++)

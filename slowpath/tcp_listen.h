@@ -57,6 +57,10 @@ void tcp_syn_received_timeout(struct tcp_conn *conn, uint64_t now_us);
  * before it was accepted). */
 void tcp_listen_forget(struct tcp_conn *conn);
 
+/* Drop the accept requests of contexts in the set contexts (bit c:
+ * context c) of app: those contexts are gone, their ids may come back. */
+void tcp_listen_contexts_gone(struct app *app, uint32_t contexts);
+
 /* Close every listener of a departed application. */
 void tcp_listen_app_gone(struct app *app);
 

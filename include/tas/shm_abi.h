@@ -27,10 +27,11 @@
 #define TAS_SHM_ABI_H
 
 #include <assert.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define TAS_SHM_MAGIC 0x74617331u /* "tas1" */
-#define TAS_SHM_ABI_VERSION 1u
+#define TAS_SHM_ABI_VERSION 2u
 
 /* Limits fixed by the ABI. */
 #define TAS_MAX_FP_CORES 16u
@@ -174,27 +175,48 @@ static_assert(sizeof(struct tas_shm_header) == 4096, "tas_shm_header size");
 #define TAS_DEFAULT_SOCKET_PATH "/run/tas/tas.sock"
 #define TAS_SOCKET_ENV "TAS_SOCKET"
 
+/*
+ * A process forked from a registered one shares its region but not its
+ * registration: it joins the same application with TAS_REG_JOIN on a
+ * connection of its own, presenting the application's id and the secret
+ * join_token of WELCOME.  The service then treats that connection as
+ * another member process of the application: it creates contexts, and its
+ * EOF ends only that member's contexts (and resets their flows).  The
+ * application, its region and its listeners live while any member does.
+ */
 enum tas_reg_msg_type {
 	TAS_REG_HELLO = 1,       /* app -> service: register */
-	TAS_REG_WELCOME = 2,     /* service -> app; fds: region memfd, app
-				  * doorbell (to wake the slow path), then one
-				  * doorbell per fast-path core */
+	TAS_REG_WELCOME = 2,     /* service -> app; app_id, join_token; fds:
+				  * region memfd, app doorbell (to wake the
+				  * slow path), then one doorbell per
+				  * fast-path core */
 	TAS_REG_NEW_CONTEXT = 3, /* app -> service */
 	TAS_REG_CONTEXT = 4,     /* service -> app; fd: the context's eventfd */
 	TAS_REG_ERROR = 5,       /* service -> app; status = -errno */
+	TAS_REG_JOIN = 6,        /* app -> service: app_id, join_token */
+	TAS_REG_JOINED = 7,      /* service -> app; app_id, region_size,
+				  * num_fp_cores; no fds: a forked process
+				  * has inherited the region and doorbells */
 };
 
-/* 32 bytes, both directions. */
+/* 40 bytes, both directions.  abi_version stays the second field in every
+ * version, so a peer speaking another one is told so whatever the size of
+ * its messages. */
 struct tas_reg_msg {
 	uint32_t type;           /* enum tas_reg_msg_type */
 	uint32_t abi_version;
 	int32_t status;
 	uint32_t ctx_id;         /* TAS_REG_CONTEXT */
-	uint64_t region_size;    /* TAS_REG_WELCOME */
-	uint32_t num_fp_cores;   /* TAS_REG_WELCOME */
-	uint32_t reserved;
+	uint64_t region_size;    /* TAS_REG_WELCOME, TAS_REG_JOINED */
+	uint32_t num_fp_cores;   /* TAS_REG_WELCOME, TAS_REG_JOINED */
+	uint32_t app_id;         /* TAS_REG_WELCOME, TAS_REG_JOIN(ED) */
+	uint64_t join_token;     /* TAS_REG_WELCOME, TAS_REG_JOIN */
 };
 
-static_assert(sizeof(struct tas_reg_msg) == 32, "tas_reg_msg ABI size");
+static_assert(sizeof(struct tas_reg_msg) == 40, "tas_reg_msg ABI size");
+static_assert(offsetof(struct tas_reg_msg, abi_version) == 4,
+	      "tas_reg_msg: abi_version is always at offset 4");
+static_assert(offsetof(struct tas_reg_msg, join_token) == 32,
+	      "tas_reg_msg: join_token offset");
 
 #endif /* TAS_SHM_ABI_H */

@@ -15,6 +15,27 @@
  * tas_send() are copying conveniences built on them.
  *
  * Errors are returned as negative errno values.
+ *
+ * Processes (fork).  Every context, connection and listener a forked
+ * child inherits stays its parent's.  The child's first
+ * tas_context_create() joins the parent's application with a
+ * registration of its own (a grandchild's likewise); its contexts are its
+ * own from then on.  When a process of the application exits, the service
+ * resets the connections of its contexts; the application, its listeners
+ * and the other processes' connections live on until the last one exits.
+ * With what it inherited the child may only:
+ *   - accept on an inherited listener through its own context (the
+ *     listener must have been up, TAS_EV_LISTENING, at the fork; accepted
+ *     connections arrive on that context);
+ *   - tas_listener_close() an inherited listener (any ctx, even NULL) and
+ *     tas_close()/tas_abort() an inherited connection: these free the
+ *     child's copy only and send nothing; the parent's stay open;
+ *   - read or set user data and addresses (local memory).
+ * Every other call on an inherited context or connection fails with
+ * -EBADF (those returning a size return 0).  tas_context_create() fails
+ * with ESRCH if every other process of the application has exited before
+ * the child joins.  tas_init() in a child is -EALREADY; after tas_fini()
+ * it registers a new application.
  */
 #ifndef TAS_TAS_H
 #define TAS_TAS_H
@@ -54,13 +75,15 @@ struct tas_event {
 
 /* Register this process with the service listening on socket_path
  * (NULL: $TAS_SOCKET, else TAS_DEFAULT_SOCKET_PATH).  Returns 0 or -errno.
- * Call once per process. */
+ * Call once per process; a forked child inherits the registration (see
+ * "Processes" above). */
 int tas_init(const char *socket_path);
 
 /* Undo tas_init; open connections are reset by the service. */
 void tas_fini(void);
 
-/* Create a context (one per thread); returns NULL with errno set. */
+/* Create a context (one per thread); returns NULL with errno set.  In a
+ * forked child the first one joins the parent's application first. */
 struct tas_context *tas_context_create(void);
 
 /* Listen on local_port (host byte order) of the service's address with
@@ -78,7 +101,8 @@ int tas_listen(struct tas_context *ctx, uint16_t local_port, uint32_t backlog,
 int tas_accept(struct tas_context *ctx, struct tas_listener *listener,
 	       void *user_data);
 
-/* Stop listening; connections already accepted are unaffected. */
+/* Stop listening; connections already accepted are unaffected.  On a
+ * listener inherited across fork(): forget it here, keep it listening. */
 int tas_listener_close(struct tas_context *ctx, struct tas_listener *listener);
 
 /* Open a connection to remote_ip:remote_port (host byte order).  The
