@@ -11,6 +11,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <sys/ioctl.h>
 #include <sys/sendfile.h>
@@ -62,9 +63,18 @@ static void leave_socket(struct shim_socket *sock)
 	shim_leave();
 }
 
+/* A send's EPIPE raises SIGPIPE (unless MSG_NOSIGNAL) once the lock is
+ * released: a handler may use sockets itself. */
+static long finish(long value, bool sigpipe)
+{
+	if (value == -EPIPE && sigpipe)
+		raise(SIGPIPE);
+	return result(value);
+}
+
 /* Run shim_call on fd's tas socket (named sock inside it), or real_call
- * for a kernel descriptor. */
-#define ON_SOCKET(fd, real_call, shim_call)                                  \
+ * for a kernel descriptor; sigpipe: as finish(). */
+#define ON_SOCKET_SENDING(fd, sigpipe, real_call, shim_call)                 \
 	do {                                                                 \
 		int enter_err_;                                              \
 		struct shim_socket *sock = enter_socket((fd), &enter_err_);  \
@@ -72,8 +82,11 @@ static void leave_socket(struct shim_socket *sock)
 			return enter_err_ != 0 ? fail(enter_err_) : (real_call); \
 		long shim_result_ = (shim_call);                             \
 		leave_socket(sock);                                          \
-		return result(shim_result_);                                 \
+		return finish(shim_result_, (sigpipe));                      \
 	} while (0)
+
+#define ON_SOCKET(fd, real_call, shim_call) \
+	ON_SOCKET_SENDING(fd, false, real_call, shim_call)
 
 /* ------------------------------------------------------------------ */
 /* Sockets                                                             */
@@ -189,14 +202,16 @@ EXPORT ssize_t readv(int fd, const struct iovec *iov, int iovcnt)
 EXPORT ssize_t write(int fd, const void *buf, size_t len)
 {
 	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
-	ON_SOCKET(fd, REAL(write)(fd, buf, len), sock_send(fd, sock, &iov, 1, 0));
+	ON_SOCKET_SENDING(fd, true, REAL(write)(fd, buf, len),
+			  sock_send(sock, &iov, 1, 0));
 }
 
 EXPORT ssize_t send(int fd, const void *buf, size_t len, int flags)
 {
 	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
-	ON_SOCKET(fd, REAL(send)(fd, buf, len, flags),
-		  sock_send(fd, sock, &iov, 1, flags));
+	ON_SOCKET_SENDING(fd, !(flags & MSG_NOSIGNAL),
+			  REAL(send)(fd, buf, len, flags),
+			  sock_send(sock, &iov, 1, flags));
 }
 
 /* A connected stream socket ignores the destination, as Linux's TCP. */
@@ -204,20 +219,22 @@ EXPORT ssize_t sendto(int fd, const void *buf, size_t len, int flags,
 		      const struct sockaddr *addr, socklen_t addr_len)
 {
 	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
-	ON_SOCKET(fd, REAL(sendto)(fd, buf, len, flags, addr, addr_len),
-		  sock_send(fd, sock, &iov, 1, flags));
+	ON_SOCKET_SENDING(fd, !(flags & MSG_NOSIGNAL),
+			  REAL(sendto)(fd, buf, len, flags, addr, addr_len),
+			  sock_send(sock, &iov, 1, flags));
 }
 
 EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 {
-	ON_SOCKET(fd, REAL(sendmsg)(fd, msg, flags),
-		  sock_send(fd, sock, msg->msg_iov, (int)msg->msg_iovlen, flags));
+	ON_SOCKET_SENDING(fd, !(flags & MSG_NOSIGNAL), REAL(sendmsg)(fd, msg, flags),
+			  sock_send(sock, msg->msg_iov, (int)msg->msg_iovlen,
+				    flags));
 }
 
 EXPORT ssize_t writev(int fd, const struct iovec *iov, int iovcnt)
 {
-	ON_SOCKET(fd, REAL(writev)(fd, iov, iovcnt),
-		  sock_send(fd, sock, iov, iovcnt, 0));
+	ON_SOCKET_SENDING(fd, true, REAL(writev)(fd, iov, iovcnt),
+			  sock_send(sock, iov, iovcnt, 0));
 }
 
 /* Programs built with _FILE_OFFSET_BITS=64 (nginx; and this file, so
@@ -225,8 +242,8 @@ EXPORT ssize_t writev(int fd, const struct iovec *iov, int iovcnt)
  * bits either way: both names are exported with asm labels. */
 static ssize_t any_sendfile(int out_fd, int in_fd, off_t *offset, size_t count)
 {
-	ON_SOCKET(out_fd, REAL(sendfile)(out_fd, in_fd, offset, count),
-		  sock_sendfile(out_fd, sock, in_fd, offset, count));
+	ON_SOCKET_SENDING(out_fd, true, REAL(sendfile)(out_fd, in_fd, offset, count),
+			  sock_sendfile(sock, in_fd, offset, count));
 }
 
 EXPORT ssize_t interposed_sendfile(int out_fd, int in_fd, off_t *offset,

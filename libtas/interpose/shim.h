@@ -170,10 +170,10 @@ void sock_on_connected(struct shim_socket *sock, int status);
 
 ssize_t sock_recv(struct shim_socket *sock, const struct iovec *iov,
 		  int iovcnt, int flags);
-ssize_t sock_send(int fd, struct shim_socket *sock, const struct iovec *iov,
-		  int iovcnt, int flags);
-ssize_t sock_sendfile(int fd, struct shim_socket *sock, int in_fd,
-		      off_t *offset, size_t count);
+ssize_t sock_send(struct shim_socket *sock, const struct iovec *iov, int iovcnt,
+		  int flags);
+ssize_t sock_sendfile(struct shim_socket *sock, int in_fd, off_t *offset,
+		      size_t count);
 
 /* ---- sock_options.c ---- */
 

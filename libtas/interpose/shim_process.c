@@ -72,7 +72,8 @@ static void fork_parent(void)
  * creates this process's context. */
 static void fork_child(void)
 {
-	pthread_mutex_init(&shim.lock, NULL);
+	/* The forking thread took the lock in fork_prepare. */
+	pthread_mutex_unlock(&shim.lock);
 	shim.ctx = NULL;
 	shim.waiters = NULL;
 	/* The parent's waiters are its own; this thread's eventfd is shared
@@ -329,7 +330,8 @@ int shim_wait(struct pollfd *fds, nfds_t nfds, const struct timespec *deadline,
 		self->next = shim.waiters;
 		shim.waiters = self;
 	}
-	memcpy(all + extra, fds, nfds * sizeof(*fds));
+	if (nfds > 0)
+		memcpy(all + extra, fds, nfds * sizeof(*fds));
 
 	/* Without an eventfd of its own a thread cannot be woken by the
 	 * others: it looks again soon instead. */

@@ -8,10 +8,9 @@
  * queued); a blocking receive returns what is there, waiting only while
  * nothing is (MSG_WAITALL: until the buffer is full); a connection reset
  * is reported once as ECONNRESET, after which receives see end of file and
- * sends EPIPE; EPIPE raises SIGPIPE unless MSG_NOSIGNAL.
+ * sends EPIPE (the entry points raise SIGPIPE for it, outside the lock).
  */
 #include <errno.h>
-#include <signal.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -161,13 +160,6 @@ ssize_t sock_recv(struct shim_socket *sock, const struct iovec *iov,
 /* ------------------------------------------------------------------ */
 /* Sending                                                             */
 
-static int broken_pipe(int flags)
-{
-	if (!(flags & MSG_NOSIGNAL))
-		raise(SIGPIPE);
-	return -EPIPE;
-}
-
 static bool can_send(const struct shim_socket *sock)
 {
 	return sock->state == SHIM_CONNECTED && !sock->reset && !sock->wr_shut &&
@@ -175,11 +167,11 @@ static bool can_send(const struct shim_socket *sock)
 }
 
 /* Why nothing can be sent on sock (the error is taken), or 0. */
-static int send_refused(struct shim_socket *sock, int flags)
+static int send_refused(struct shim_socket *sock)
 {
 	if (sock->pending_error != 0)
 		return -sock_take_error(sock);
-	return can_send(sock) ? 0 : broken_pipe(flags);
+	return can_send(sock) ? 0 : -EPIPE;
 }
 
 /* A source of bytes for a send: the program's iovec or a file. */
@@ -255,7 +247,7 @@ static ssize_t send_from(struct shim_socket *sock, struct send_source *src,
 	int err = wait_while_connecting(sock, dontwait, deadline);
 	if (err != 0)
 		return err;
-	if ((err = send_refused(sock, flags)) != 0)
+	if ((err = send_refused(sock)) != 0)
 		return err;
 	if (want == 0)
 		return 0;
@@ -271,7 +263,7 @@ static ssize_t send_from(struct shim_socket *sock, struct send_source *src,
 			continue;
 		}
 		pumped = false;
-		if (done == 0 && (err = send_refused(sock, flags)) != 0)
+		if (done == 0 && (err = send_refused(sock)) != 0)
 			return err;
 		if (!can_send(sock))
 			break;
@@ -292,10 +284,9 @@ static ssize_t send_from(struct shim_socket *sock, struct send_source *src,
 	return (ssize_t)done;
 }
 
-ssize_t sock_send(int fd, struct shim_socket *sock, const struct iovec *iov,
-		  int iovcnt, int flags)
+ssize_t sock_send(struct shim_socket *sock, const struct iovec *iov, int iovcnt,
+		  int flags)
 {
-	(void)fd;
 	if (flags & MSG_OOB)
 		return -EOPNOTSUPP;
 	if (sock->state == SHIM_INHERITED)
@@ -305,10 +296,9 @@ ssize_t sock_send(int fd, struct shim_socket *sock, const struct iovec *iov,
 	return send_from(sock, &src, iov_total(iov, iovcnt), flags);
 }
 
-ssize_t sock_sendfile(int fd, struct shim_socket *sock, int in_fd,
-		      off_t *offset, size_t count)
+ssize_t sock_sendfile(struct shim_socket *sock, int in_fd, off_t *offset,
+		      size_t count)
 {
-	(void)fd;
 	if (sock->state == SHIM_INHERITED)
 		return -EBADF;
 	if (fd_socket(in_fd) != NULL)
