@@ -568,8 +568,9 @@ def shim_env(test, tas):
     """Environment of a program whose sockets go through tas: the shim
     preloaded, TAS_SOCKET set.  In a sanitizer build the ASan runtime must
     come first in LD_PRELOAD; the programs' own leaks are not ours
-    (detect_leaks=0), and reports go to files the test checks
-    (sanitizer_reports): a forked worker's stderr may be a log file."""
+    (detect_leaks=0); ASan reports go to files in the work directory (a
+    forked worker's stderr may be a log file), UBSan's to stderr whatever
+    UBSAN_OPTIONS says (Programs scans both)."""
     shim = interpose_lib()
     check(os.path.isfile(shim), f'{shim} is not built (TAS_INTERPOSE names the shim)')
     env = tas.env()
@@ -578,21 +579,31 @@ def shim_env(test, tas):
         preload.insert(0, asan_runtime(shim))
         logs = os.path.join(test.workdir, SANITIZER_LOG_DIR)
         env['ASAN_OPTIONS'] = ':'.join(filter(None, [
-            os.environ.get('ASAN_OPTIONS'), 'detect_leaks=0',
-            f'log_path={logs}/asan']))
+            os.environ.get('ASAN_OPTIONS'), 'detect_leaks=0', f'log_path={logs}/asan']))
         env['UBSAN_OPTIONS'] = ':'.join(filter(None, [
-            os.environ.get('UBSAN_OPTIONS'), 'print_stacktrace=1',
-            f'log_path={logs}/ubsan']))
+            os.environ.get('UBSAN_OPTIONS'), 'print_stacktrace=1']))
     env['LD_PRELOAD'] = ':'.join(preload)
     return env
 
 
-def sanitizer_reports(test):
-    """Text of the sanitizer reports the programs wrote, or ''."""
-    logs = os.path.join(test.workdir, SANITIZER_LOG_DIR)
-    names = sorted(os.listdir(logs)) if os.path.isdir(logs) else []
-    return ''.join(f'--- {name}:\n{tail(read_text(os.path.join(logs, name)))}\n'
-                   for name in names)
+SANITIZER_REPORT = re.compile(r'runtime error:|ERROR: AddressSanitizer|'
+                              r'SUMMARY: (Address|UndefinedBehavior)Sanitizer')
+
+
+def sanitizer_reports(test, logs):
+    """The sanitizer reports in the work directory's ASan files and in the
+    files logs (stderr, servers' error logs), or ''."""
+    found = []
+    report_dir = os.path.join(test.workdir, SANITIZER_LOG_DIR)
+    for name in sorted(os.listdir(report_dir)) if os.path.isdir(report_dir) else []:
+        found.append(f'--- {name}:\n{tail(read_text(os.path.join(report_dir, name)))}')
+    for path in logs:
+        text = read_text(path)
+        match = SANITIZER_REPORT.search(text)
+        if match:
+            start = text.rfind('\n', 0, match.start()) + 1
+            found.append(f'--- {path}:\n{tail(text[start:])}')
+    return '\n'.join(found)
 
 
 class Programs:
@@ -623,6 +634,7 @@ class Programs:
         # www-data, memcached as memcache) read their files here, reach
         # tas's socket and write sanitizer reports.
         os.chmod(test.workdir, 0o755)
+        self.logs = []
         self.bed = test.testbed()
         self.host_ip = self.bed.tas_ip
         self.peer_ip = self.bed.peer_ip
@@ -661,8 +673,15 @@ class Programs:
 
     def spawn(self, on_host, name, argv, stdin_path=None):
         if on_host:
-            return Proc(self.test, name, argv, env=self.host_env, stdin_path=stdin_path)
+            proc = Proc(self.test, name, argv, env=self.host_env, stdin_path=stdin_path)
+            self.watch_log(proc.err_path)
+            return proc
         return Proc(self.test, name, self.bed.ns_argv(argv), stdin_path=stdin_path)
+
+    def watch_log(self, path):
+        """A file where a program under the shim may write a sanitizer
+        report (its stderr; a server's error log)."""
+        self.logs.append(path)
 
     def server(self, name, argv, stdin_path=None):
         proc = self.spawn(self.server_on_host, name, argv, stdin_path)
@@ -677,8 +696,21 @@ class Programs:
         return self.client(name, argv, stdin_path).finish(timeout)
 
     def wait_listening(self, proc, port, on_host, timeout=15):
+        """Until proc listens on port; under the shim on tas only, so that
+        a client on the host cannot reach it through Linux either."""
         if on_host and self.shim:
-            self.bed.wait_tas_listening(proc, port, timeout)
+            # Probe in short rounds, so that a program that died is seen.
+            deadline = time.monotonic() + timeout
+            while True:
+                try:
+                    self.bed.wait_tas_listening(proc, port, timeout=1)
+                    break
+                except Failure:
+                    if time.monotonic() >= deadline or not proc.running():
+                        raise
+            check(not self.bed.linux_listening(proc.pid, port),
+                  f'{proc.name} listens on port {port} on Linux too: the shim left a '
+                  f'listen() to libc')
         else:
             self.bed.wait_linux_listening(proc, port, timeout)
 
@@ -686,7 +718,7 @@ class Programs:
         self.wait_listening(proc, port, self.server_on_host, timeout)
 
     def _check_sanitizer_reports(self):
-        reports = sanitizer_reports(self.test)
+        reports = sanitizer_reports(self.test, self.logs)
         check(not reports, 'the sanitizers reported errors:\n' + reports)
 
     def finish(self):

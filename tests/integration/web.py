@@ -131,6 +131,7 @@ http {{
 ''')
         self.proc = programs.server(name, [program('nginx'), '-p', self.root.dir, '-c', self.conf,
                                            '-e', self.root.error_log])
+        programs.watch_log(self.root.error_log)   # the workers' stderr
         programs.wait_server_listening(self.proc, port)
         self.workers = self.wait_workers()
 
@@ -217,6 +218,7 @@ accesslog.format = "%s %r"
 mimetype.assign = ( ".bin" => "application/octet-stream" )
 ''')
         self.proc = programs.server(name, [program('lighttpd'), '-D', '-f', self.conf])
+        programs.watch_log(self.root.error_log)
         programs.wait_server_listening(self.proc, port)
 
     def requests(self, run):
