@@ -321,7 +321,10 @@ def check_download_nc(programs, server, name, address):
     request = os.path.join(test.workdir, f'{name}.request')
     with open(request, 'w') as f:
         f.write(f'GET /big.bin?run={name} HTTP/1.0\r\nHost: {address}\r\n\r\n')
-    argv = [program('nc'), '-N', '-w', '30', address, server.port]
+    # No -N: a client that shuts its sending side down is, to nginx, one
+    # that went away, and nginx stops sending once its socket buffer is
+    # full (Linux too, with a small send buffer).
+    argv = [program('nc'), '-w', '30', address, server.port]
     response_path = os.path.join(test.workdir, f'{name}.response')
     client = programs.client(name, argv, stdin_path=request)
     client.finish(CLIENT_TIMEOUT)
