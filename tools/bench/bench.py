@@ -1,5 +1,11 @@
-"""The service-core benchmark: echo RPC on tas against Linux, and the fast
-path's instructions per data segment; writes doc/benchmarks.md.
+"""The benchmarks; write doc/benchmarks.md.
+
+Suite `core` (the default): echo RPC on tas against Linux, and the fast
+path's instructions per data segment.  Suite `shim` (shim_bench.py):
+unmodified programs (nginx + wrk, redis-benchmark, sockperf, iperf3) with
+their servers under the sockets shim on tas against the same binaries on
+Linux.  Each suite rewrites its own sections of doc/benchmarks.md and
+keeps the other's.
 
 Run by hand as root (tools/bench/run.sh), not by the test suite.  Reuses
 the integration-test harness (tests/integration/harness.py) for test
@@ -18,6 +24,8 @@ import time
 BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
 SOURCE_ROOT = os.path.dirname(os.path.dirname(BENCH_DIR))
 PARTS = ('rpc', 'callgrind')
+SUITES = ('core', 'shim', 'all')
+DEFAULT_DURATION = {'core': 3, 'shim': 6}
 SETUP_KEYS = ('local', 'remote')
 RELEASE_HINT = ('meson setup /tmp/build-bench {root} -Dbuildtype=release && '
                 'ninja -C /tmp/build-bench')
@@ -46,7 +54,13 @@ def parse_args():
     parser = argparse.ArgumentParser(
         prog='tools/bench/run.sh',
         description='Echo RPC on tas vs Linux and fast-path instructions per '
-                    'segment; writes doc/benchmarks.md.  Needs root.')
+                    'segment (suite core), unmodified programs under the sockets '
+                    'shim vs Linux (suite shim); writes doc/benchmarks.md.  Needs root.')
+    parser.add_argument('--suite', choices=SUITES, default='core',
+                        help='core: echo RPC and callgrind (default); shim: nginx+wrk, '
+                             'redis-benchmark, sockperf, iperf3 under the sockets shim vs '
+                             'Linux (about 7 minutes); all: both.  Each suite replaces '
+                             'only its own sections of the report')
     parser.add_argument('--build-dir', default=os.path.join(SOURCE_ROOT, 'build'),
                         help='meson build directory (default: build/ of the source '
                              'tree); use a release build: ' + RELEASE_HINT.format(
@@ -58,9 +72,15 @@ def parse_args():
     parser.add_argument('--setups', type=comma_list(SETUP_KEYS), default=list(SETUP_KEYS),
                         help='echo RPC setups: local,remote (default both)')
     parser.add_argument('--repeats', type=int, default=3,
-                        help='runs of every echo RPC case (default 3)')
-    parser.add_argument('--duration', type=float, default=3,
-                        help='measured seconds per run (default 3)')
+                        help='runs of every echo RPC or shim case, per stack (default 3)')
+    parser.add_argument('--duration', type=float, default=None,
+                        help='measured seconds per run (default 3 for echo RPC, 6 for '
+                             'the shim cases; redis-benchmark does 40000 x this many '
+                             'requests per test)')
+    parser.add_argument('--shim-cases', default=None,
+                        help='comma-separated subset of the shim cases (default all), '
+                             'e.g. wrk-keepalive-100,sockperf-64; an unknown name lists '
+                             'them')
     parser.add_argument('--warmup', type=float, default=1,
                         help='unmeasured seconds before each run (default 1)')
     parser.add_argument('--callgrind-bytes', type=size, default=32 << 20,
@@ -73,7 +93,7 @@ def parse_args():
     args = parser.parse_args()
     if args.repeats < 1 or args.callgrind_repeats < 1:
         parser.error('repeats must be at least 1')
-    if args.duration <= 0 or args.warmup < 0:
+    if (args.duration is not None and args.duration <= 0) or args.warmup < 0:
         parser.error('--duration must be positive and --warmup not negative')
     return args
 
@@ -125,16 +145,48 @@ def main():
     import machine
     import report
     import rpc_bench
+    import shim_bench
+    import shim_report
 
+    if args.shim_cases is not None:
+        try:
+            args.shim_cases = comma_list(shim_bench.CASE_KEYS)(args.shim_cases)
+        except argparse.ArgumentTypeError as error:
+            fail(f'--shim-cases: {error}')
     stop_on_sigterm()
     if not machine.is_release(build_dir):
         print(f'bench: warning: {build_dir} is not a release build', file=sys.stderr)
+    invocation = ('sudo tools/bench/run.sh ' + shlex.join(sys.argv[1:])).strip()
+    try:
+        with open(args.output) as f:
+            old_text = f.read()
+    except FileNotFoundError:
+        old_text = ''
+    if args.suite in ('core', 'all'):
+        old_text = run_core(args, harness, machine, report, rpc_bench, fp_instructions,
+                            shim_report, build_dir, invocation, old_text)
+    if args.suite in ('shim', 'all'):
+        run_shim(args, harness, machine, shim_bench, shim_report, build_dir, invocation,
+                 old_text)
+
+
+def write(path, text, minutes):
+    with open(path, 'w') as f:
+        f.write(text)
+    print(f'bench: wrote {path} ({minutes:.1f} minutes)')
+
+
+def run_core(args, harness, machine, report, rpc_bench, fp_instructions, shim_report,
+             build_dir, invocation, old_text):
+    """Echo RPC and callgrind; the report with the shim sections of the
+    old one carried over.  Returns the text written."""
     conditions = machine.conditions(SOURCE_ROOT, build_dir)
     started = time.monotonic()
+    duration = args.duration if args.duration is not None else DEFAULT_DURATION['core']
     rpc = cg = None
     try:
         if 'rpc' in args.parts:
-            params = rpc_bench.Params(args.repeats, args.duration, args.warmup)
+            params = rpc_bench.Params(args.repeats, duration, args.warmup)
             rpc = run_part(harness, 'rpc', lambda test: rpc_bench.run(
                 test, params, test.log, only=args.setups))
         if 'callgrind' in args.parts:
@@ -145,13 +197,30 @@ def main():
     except KeyboardInterrupt:
         fail('interrupted (nothing written)')
     minutes = (time.monotonic() - started) / 60
-    invocation = 'sudo tools/bench/run.sh ' + shlex.join(sys.argv[1:])
-    text = report.render(invocation.strip(), minutes, conditions, rpc, cg,
-                         machine.load_average())
-    with open(args.output, 'w') as f:
-        f.write(text)
-    print(f'bench: wrote {args.output} ({minutes:.1f} minutes)')
+    text = report.render(invocation, minutes, conditions, rpc, cg, machine.load_average())
+    text = shim_report.carry_over(text, old_text)
+    write(args.output, text, minutes)
+    return text
 
+
+def run_shim(args, harness, machine, shim_bench, shim_report, build_dir, invocation,
+             old_text):
+    """Unmodified programs under the shim vs Linux; replaces the shim
+    sections of the report and keeps the rest."""
+    conditions = machine.conditions(SOURCE_ROOT, build_dir)
+    started = time.monotonic()
+    duration = args.duration if args.duration is not None else DEFAULT_DURATION['shim']
+    params = shim_bench.Params(args.repeats, duration, args.shim_cases)
+    try:
+        bench = run_part(harness, 'shim', lambda test: shim_bench.run(test, params, test.log))
+    except harness.Failure as failure:
+        fail(f'{failure}\n(nothing written)')
+    except KeyboardInterrupt:
+        fail('interrupted (nothing written)')
+    minutes = (time.monotonic() - started) / 60
+    summary, section = shim_report.render(bench, invocation, minutes, conditions,
+                                          machine.load_average())
+    write(args.output, shim_report.merge(old_text, summary, section), minutes)
 
 if __name__ == '__main__':
     main()

@@ -9,6 +9,13 @@
 # instructions per data segment under callgrind.  Writes doc/benchmarks.md
 # with the figures, the commands and the machine's conditions.  About 10
 # minutes on 2 cores with the defaults; `--help` lists the options.
+#
+#   sudo tools/bench/run.sh --suite shim --build-dir /tmp/build-bench
+#
+# Unmodified programs (nginx + wrk, redis-benchmark, sockperf, iperf3), the
+# servers under the sockets shim on tas against the same binaries on Linux
+# (tools/bench/shim_bench.py); rewrites only the shim sections of
+# doc/benchmarks.md (--suite all runs both).  About 7 minutes.
 set -euo pipefail
 # /usr/bin/python3: the system interpreter the integration harness uses.
 PYTHONDONTWRITEBYTECODE=1 exec /usr/bin/python3 "$(dirname "$(readlink -f "$0")")/bench.py" "$@"
