@@ -291,7 +291,10 @@ EXPORT int close(int fd)
 	shim_lock();
 	forget_descriptor(fd);
 	int closed = REAL(close)(fd);
+	int err = errno;
+	shim_flush();
 	shim_leave();
+	errno = err;
 	return closed;
 }
 
@@ -306,7 +309,10 @@ EXPORT int close_range(unsigned first, unsigned last, int flags)
 		if (is_shim_descriptor((int)fd))
 			forget_descriptor((int)fd);
 	int closed = REAL(close_range)(first, last, flags);
+	int err = errno;
+	shim_flush();
 	shim_leave();
+	errno = err;
 	return closed;
 }
 

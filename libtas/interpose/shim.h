@@ -55,13 +55,16 @@ struct shim_socket {
 	struct sockaddr_in local_addr;
 	struct sockaddr_in remote_addr;
 	bool loopback;              /* connected through 127.0.0.0/8 */
+	bool auto_port;             /* bound to port 0: the shim chose it */
+	bool reuseport;             /* SO_REUSEPORT set */
+	bool connect_done_unseen;   /* a connect completed in the background:
+				     * the next connect() says 0, not EISCONN */
 
-	/* Listener. */
-	struct tas_listener *listener;
+	/* Listener (shared by SO_REUSEPORT listeners of one port). */
+	struct shim_listen_port *listen_port;
 	uint32_t backlog;
 	int listen_status;          /* 1 while LISTEN is outstanding */
 	uint32_t accepts_requested; /* outstanding tas_accept calls */
-	bool inherited_listener;    /* made by an ancestor process (fork) */
 	struct shim_socket *accepted_head; /* accepted, not yet accept()ed */
 	struct shim_socket *accepted_tail;
 	uint32_t accepted_count;
@@ -81,6 +84,15 @@ struct shim_socket {
 
 	struct shim_socket *all_prev; /* every socket of the process */
 	struct shim_socket *all_next;
+};
+
+/* The service's listener for a port, and the sockets listening on it (more
+ * than one with SO_REUSEPORT: each takes the connections its own accept
+ * requests bring). */
+struct shim_listen_port {
+	struct tas_listener *listener;
+	unsigned sockets;
+	bool inherited;             /* made by an ancestor process (fork) */
 };
 
 struct shim_process {
@@ -106,6 +118,11 @@ void shim_leave(void);
 
 /* Take the context's events and apply them to the sockets. */
 void shim_pump(void);
+
+/* Send the commands libtas still holds back (a CLOSE waits until the
+ * core has taken the data before it): the next chance might come only
+ * after the program exits or waits elsewhere.  Waits a little. */
+void shim_flush(void);
 
 /* Block until the context may have news, one of the kernel descriptors
  * in fds is ready (their revents are filled), or deadline (NULL: none)

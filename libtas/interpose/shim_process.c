@@ -5,13 +5,12 @@
  *
  * Waiting with several threads on one context: a waiter arms the context
  * (tas_context_arm) and sleeps on the context's eventfd and on an eventfd
- * of its own.  Whoever takes events applies them to the shared socket
- * state; since taking events also disarms the context, a thread that
- * takes events and does not itself go to sleep wakes every waiter, and
- * so does a waiter that found some, so that each re-checks its condition
- * and re-arms.  A waiter that found nothing re-arms on its way back to
- * sleep and wakes nobody, so two idle waiters cannot wake each other in
- * turn.
+ * of its own.  Whoever takes events (tas_poll, which also disarms the
+ * context) re-arms it at once while other threads sleep, so the service
+ * keeps signalling them, and wakes them all when it applied any event to
+ * the shared socket state, so that each re-checks its condition.  A
+ * thread that found no events wakes nobody: idle waiters cannot wake
+ * each other in turn.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -212,7 +211,7 @@ static void dispatch(const struct tas_event *ev)
 	}
 }
 
-static unsigned take_events(void)
+static unsigned dispatch_batches(void)
 {
 	struct tas_event events[EVENT_BATCH];
 	unsigned total = 0;
@@ -237,11 +236,48 @@ static void wake_waiters(void)
 		}
 }
 
+/* Take the context's events; keep it armed for the threads asleep and
+ * wake them if anything changed.  Returns how many events there were. */
+static unsigned take_events(void)
+{
+	unsigned total = dispatch_batches();
+
+	/* Events that came while the context was disarmed make the arm
+	 * fail: take those too.  A round without events ends it (the arm
+	 * also fails while commands wait for ring space). */
+	while (shim.waiters != NULL && tas_context_arm(shim.ctx) == 1) {
+		unsigned more = dispatch_batches();
+		if (more == 0)
+			break;
+		total += more;
+	}
+	if (total > 0 && shim.waiters != NULL)
+		wake_waiters();
+	return total;
+}
+
 void shim_pump(void)
 {
 	take_events();
-	if (shim.waiters != NULL)
-		wake_waiters();
+}
+
+/* How long shim_flush waits for the service to take what is queued. */
+#define FLUSH_TRIES 500
+
+void shim_flush(void)
+{
+	struct timespec pause = { .tv_nsec = RETRY_NS };
+
+	if (shim.ctx == NULL)
+		return; /* a child closing what it inherited */
+
+	/* tas_context_arm says 1 while commands wait (or events are
+	 * there: taking them makes progress too).  The fast-path core the
+	 * commands wait for is busy with the ones before: a short wait. */
+	for (unsigned i = 0; i < FLUSH_TRIES && tas_context_arm(shim.ctx) == 1; i++) {
+		if (take_events() == 0)
+			nanosleep(&pause, NULL);
+	}
 }
 
 /* ------------------------------------------------------------------ */
@@ -310,8 +346,6 @@ int shim_wait(struct pollfd *fds, nfds_t nfds, const struct timespec *deadline,
 		/* Poll the kernel descriptors too, without waiting. */
 		if (nfds > 0 && REAL(poll)(fds, nfds, 0) < 0 && errno == EINTR)
 			return -EINTR;
-		if (shim.waiters != NULL)
-			wake_waiters();
 		return 0;
 	}
 
@@ -357,8 +391,7 @@ int shim_wait(struct pollfd *fds, nfds_t nfds, const struct timespec *deadline,
 		fds[i].revents = all[extra + i].revents;
 	if (all != on_stack)
 		free(all);
-	if (take_events() > 0 && shim.waiters != NULL)
-		wake_waiters();
+	take_events();
 	return ready < 0 && poll_errno == EINTR ? -EINTR : 0;
 }
 

@@ -133,7 +133,8 @@ ssize_t sock_recv(struct shim_socket *sock, const struct iovec *iov,
 		return 0;
 	for (;;) {
 		size_t n = 0;
-		if (sock->conn != NULL && !sock->rd_shut)
+		/* After SHUT_RD what was queued can still be read (Linux). */
+		if (sock->conn != NULL)
 			n = take_received(sock, iov, iovcnt, done, want - done, peek);
 		done += n;
 		if (done == want || (done > 0 && !waitall))
@@ -291,6 +292,9 @@ ssize_t sock_send(struct shim_socket *sock, const struct iovec *iov, int iovcnt,
 		return -EOPNOTSUPP;
 	if (sock->state == SHIM_INHERITED)
 		return -EBADF;
+
+	/* A reset that came meanwhile is reported now, as Linux does. */
+	shim_pump();
 
 	struct send_source src = { .iov = iov, .iovcnt = iovcnt, .file_fd = -1 };
 	return send_from(sock, &src, iov_total(iov, iovcnt), flags);

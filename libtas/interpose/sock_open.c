@@ -132,14 +132,38 @@ static int check_inet(const struct sockaddr *addr, socklen_t len)
 	return addr->sa_family == AF_INET ? 0 : -EAFNOSUPPORT;
 }
 
-/* Another socket of this process holds port (bound or listening). */
+/* Another socket of this process holds port (bound or listening) and
+ * does not share it: SO_REUSEPORT on both does. */
 static bool port_taken(const struct shim_socket *self, uint16_t port_net)
 {
 	for (const struct shim_socket *s = all_sockets; s != NULL; s = s->all_next)
 		if (s != self && s->bound && s->local_addr.sin_port == port_net &&
-		    (s->state == SHIM_FRESH || s->state == SHIM_LISTENING))
+		    (s->state == SHIM_FRESH || s->state == SHIM_LISTENING) &&
+		    !(s->reuseport && self->reuseport))
 			return true;
 	return false;
+}
+
+static uint16_t random_port(void)
+{
+	static unsigned seed;
+
+	if (seed == 0)
+		seed = (unsigned)time(NULL) ^ ((unsigned)getpid() << 16);
+	return (uint16_t)(EPHEMERAL_FIRST +
+			  rand_r(&seed) % (EPHEMERAL_LAST - EPHEMERAL_FIRST + 1));
+}
+
+/* A port from the ephemeral range no socket of this process holds
+ * (network order), or 0. */
+static uint16_t free_port(const struct shim_socket *self)
+{
+	for (unsigned i = 0; i < EPHEMERAL_TRIES; i++) {
+		uint16_t port = htons(random_port());
+		if (!port_taken(self, port))
+			return port;
+	}
+	return 0;
 }
 
 int sock_bind(struct shim_socket *sock, const struct sockaddr *addr,
@@ -155,11 +179,16 @@ int sock_bind(struct shim_socket *sock, const struct sockaddr *addr,
 		return -EINVAL;
 	if (!is_local(sin->sin_addr))
 		return -EADDRNOTAVAIL;
-	if (sin->sin_port != 0 && port_taken(sock, sin->sin_port))
+	uint16_t port = sin->sin_port;
+	if (port != 0 && port_taken(sock, port))
+		return -EADDRINUSE;
+	/* Port 0: Linux chooses at once, and getsockname shows it. */
+	sock->auto_port = port == 0;
+	if (port == 0 && (port = free_port(sock)) == 0)
 		return -EADDRINUSE;
 	sock->bound = true;
 	sock->local_addr.sin_addr = sin->sin_addr;
-	sock->local_addr.sin_port = sin->sin_port;
+	sock->local_addr.sin_port = port;
 	return 0;
 }
 
@@ -211,11 +240,16 @@ void sock_on_listening(struct shim_socket *sock, int status)
 /* Ask the service to listen on port and wait for its answer. */
 static int start_listening(struct shim_socket *sock, uint16_t port)
 {
-	struct tas_listener *listener;
-	int err = tas_listen(shim.ctx, port, sock->backlog, sock, &listener);
+	struct shim_listen_port *shared = calloc(1, sizeof(*shared));
 
-	if (err != 0)
+	if (shared == NULL)
+		return -ENOMEM;
+
+	int err = tas_listen(shim.ctx, port, sock->backlog, sock, &shared->listener);
+	if (err != 0) {
+		free(shared);
 		return err;
+	}
 	sock->listen_status = 1;
 	while (sock->listen_status == 1) {
 		/* The answer comes whatever signals arrive meanwhile. */
@@ -225,21 +259,37 @@ static int start_listening(struct shim_socket *sock, uint16_t port)
 	}
 	err = sock->listen_status;
 	if (err != 0) {
-		tas_listener_close(shim.ctx, listener);
+		tas_listener_close(shim.ctx, shared->listener);
+		free(shared);
 		return err;
 	}
-	sock->listener = listener;
+	shared->sockets = 1;
+	sock->listen_port = shared;
 	return 0;
 }
 
-static uint16_t random_port(void)
+/* An SO_REUSEPORT listener of this process on port_net, or NULL. */
+static struct shim_socket *reuseport_listener(const struct shim_socket *self,
+					      uint16_t port_net)
 {
-	static unsigned seed;
+	for (struct shim_socket *s = all_sockets; s != NULL; s = s->all_next)
+		if (s != self && s->state == SHIM_LISTENING && s->reuseport &&
+		    s->local_addr.sin_port == port_net && s->listen_port != NULL)
+			return s;
+	return NULL;
+}
 
-	if (seed == 0)
-		seed = (unsigned)time(NULL) ^ ((unsigned)getpid() << 16);
-	return (uint16_t)(EPHEMERAL_FIRST +
-			  rand_r(&seed) % (EPHEMERAL_LAST - EPHEMERAL_FIRST + 1));
+static int listen_on(struct shim_socket *sock, uint16_t port_net)
+{
+	struct shim_socket *sibling =
+		sock->reuseport ? reuseport_listener(sock, port_net) : NULL;
+
+	if (sibling != NULL) {
+		sock->listen_port = sibling->listen_port;
+		sock->listen_port->sockets++;
+		return 0;
+	}
+	return start_listening(sock, ntohs(port_net));
 }
 
 int sock_listen(struct shim_socket *sock, int backlog)
@@ -258,35 +308,31 @@ int sock_listen(struct shim_socket *sock, int backlog)
 		return -EINVAL;
 	sock->backlog = wanted;
 
-	int err;
-	uint16_t port = ntohs(sock->local_addr.sin_port);
-	if (port != 0) {
-		err = start_listening(sock, port);
-	} else {
-		err = -EADDRINUSE;
-		for (unsigned i = 0; i < EPHEMERAL_TRIES && err == -EADDRINUSE; i++) {
-			port = random_port();
-			if (!port_taken(sock, htons(port)))
-				err = start_listening(sock, port);
-		}
-	}
+	/* Unbound, or bound to port 0: another port if the service has
+	 * the one chosen in use (another process's). */
+	bool chosen = !sock->bound || sock->auto_port;
+	uint16_t port = sock->bound ? sock->local_addr.sin_port : free_port(sock);
+	int err = port != 0 ? listen_on(sock, port) : -EADDRINUSE;
+	for (unsigned i = 0; chosen && err == -EADDRINUSE && i < EPHEMERAL_TRIES; i++)
+		if ((port = free_port(sock)) != 0)
+			err = listen_on(sock, port);
 	if (err != 0)
 		return err;
 	sock->state = SHIM_LISTENING;
 	sock->bound = true;
-	sock->local_addr.sin_port = htons(port);
+	sock->local_addr.sin_port = port;
 	return 0;
 }
 
 void sock_want_accepts(struct shim_socket *sock)
 {
-	if (sock->state != SHIM_LISTENING || sock->listener == NULL)
+	if (sock->state != SHIM_LISTENING || sock->listen_port == NULL)
 		return;
 
 	uint32_t target = sock->backlog < ACCEPTS_OUTSTANDING ? sock->backlog
 							       : ACCEPTS_OUTSTANDING;
 	while (sock->accepts_requested + sock->accepted_count < target &&
-	       tas_accept(shim.ctx, sock->listener, sock) == 0)
+	       tas_accept(shim.ctx, sock->listen_port->listener, sock) == 0)
 		sock->accepts_requested++;
 }
 
@@ -306,6 +352,16 @@ void sock_on_accepted(struct shim_socket *listener, struct tas_conn *conn)
 	sock->bound = true;
 	tas_conn_set_user_data(conn, sock);
 	learn_addresses(sock);
+	/* Only this host reaches a listener bound to loopback on Linux: its
+	 * connections show loopback addresses, others are reset. */
+	sock->loopback = is_loopback(listener->local_addr.sin_addr);
+	if (sock->loopback &&
+	    sock->remote_addr.sin_addr.s_addr != shim.local_ip.s_addr) {
+		tas_conn_set_user_data(conn, NULL);
+		tas_abort(conn);
+		socket_free(sock);
+		return;
+	}
 
 	if (listener->accepted_tail != NULL)
 		listener->accepted_tail->accepted_next = sock;
@@ -391,6 +447,7 @@ void sock_on_connected(struct shim_socket *sock, int status)
 	if (status == 0) {
 		sock->state = SHIM_CONNECTED;
 		sock->bound = true;
+		sock->connect_done_unseen = true;
 		learn_addresses(sock);
 		return;
 	}
@@ -416,8 +473,10 @@ static int wait_connected(struct shim_socket *sock)
 		if (err != 0)
 			return err;
 	}
-	if (sock->state == SHIM_CONNECTED)
+	if (sock->state == SHIM_CONNECTED) {
+		sock->connect_done_unseen = false;
 		return 0;
+	}
 	return -sock_take_error(sock);
 }
 
@@ -432,6 +491,13 @@ int sock_connect(struct shim_socket *sock, const struct sockaddr *addr,
 	case SHIM_CONNECTING:
 		return -EALREADY;
 	case SHIM_CONNECTED:
+		/* Linux reports a connect that completed in the background
+		 * as success once, then EISCONN. */
+		if (sock->connect_done_unseen) {
+			sock->connect_done_unseen = false;
+			return 0;
+		}
+		return -EISCONN;
 	case SHIM_LISTENING:
 		return -EISCONN;
 	case SHIM_INHERITED:
@@ -486,6 +552,7 @@ int sock_shutdown(struct shim_socket *sock, int how)
 	int err = tas_shutdown(sock->conn, how);
 	if (err != 0)
 		return err;
+	shim_flush();
 	sock->rd_shut |= rd;
 	sock->wr_shut |= wr;
 	sock->in_events++;
@@ -507,27 +574,41 @@ static void drop_accepted(struct shim_socket *listener, bool abort)
 	}
 }
 
+/* As Linux: data left unread, or SO_LINGER {1, 0}, resets the connection
+ * instead of closing it in order. */
 static void close_connection(struct shim_socket *sock)
 {
 	if (sock->conn == NULL)
 		return;
 	tas_conn_set_user_data(sock->conn, NULL);
-	if (sock->linger_abort && sock->state != SHIM_INHERITED)
+	bool abort = sock->state != SHIM_INHERITED &&
+		     (sock->linger_abort || tas_recv_pending(sock->conn) > 0);
+	if (abort)
 		tas_abort(sock->conn);
 	else
 		tas_close(sock->conn);
+}
+
+static void stop_listening(struct shim_socket *sock)
+{
+	struct shim_listen_port *shared = sock->listen_port;
+
+	drop_accepted(sock, true);
+	sock->listen_port = NULL;
+	if (shared == NULL || --shared->sockets > 0)
+		return;
+	/* An inherited listener in a child without a context of its own
+	 * yet has nothing of its own to release. */
+	if (!shared->inherited || shim.ctx != NULL)
+		tas_listener_close(shim.ctx, shared->listener);
+	free(shared);
 }
 
 static void release(struct shim_socket *sock)
 {
 	switch (sock->state) {
 	case SHIM_LISTENING:
-		drop_accepted(sock, true);
-		/* An inherited listener in a child without a context of its
-		 * own yet has nothing of its own to release. */
-		if (sock->listener != NULL &&
-		    (!sock->inherited_listener || shim.ctx != NULL))
-			tas_listener_close(shim.ctx, sock->listener);
+		stop_listening(sock);
 		break;
 	case SHIM_CONNECTING:
 	case SHIM_CONNECTED:
@@ -559,7 +640,8 @@ void sock_after_fork(void)
 			sock->accepted_head = sock->accepted_tail = NULL;
 			sock->accepted_count = 0;
 			sock->accepts_requested = 0;
-			sock->inherited_listener = true;
+			if (sock->listen_port != NULL)
+				sock->listen_port->inherited = true;
 		} else if (sock->state == SHIM_CONNECTING ||
 			   sock->state == SHIM_CONNECTED) {
 			sock->state = SHIM_INHERITED;

@@ -50,6 +50,9 @@ int sock_setsockopt(int fd, struct shim_socket *sock, int level, int name,
 	case SO_SNDTIMEO:
 		sock->snd_timeout = timeval_to_timespec(value);
 		break;
+	case SO_REUSEPORT:
+		sock->reuseport = *(const int *)value != 0;
+		break;
 	case SO_LINGER: {
 		const struct linger *linger = value;
 		sock->linger_abort = linger->l_onoff && linger->l_linger == 0;

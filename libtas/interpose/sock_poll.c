@@ -41,7 +41,8 @@ uint32_t sock_readiness(const struct shim_socket *sock)
 		mask |= READABLE;
 	if (sock->wr_shut || (sock->conn != NULL && tas_send_space(sock->conn) > 0))
 		mask |= WRITABLE;
-	if (sock->peer_fin && sock->wr_shut)
+	/* Both directions shut, whoever shut them. */
+	if ((sock->peer_fin || sock->rd_shut) && sock->wr_shut)
 		mask |= EPOLLHUP;
 	return mask;
 }
