@@ -22,8 +22,9 @@ struct tas_listener *listener_by_cookie(const struct tas_context *ctx,
 	return NULL;
 }
 
-int tas_listen(struct tas_context *ctx, uint16_t local_port, uint32_t backlog,
-	       void *user_data, struct tas_listener **out)
+static int listen_on(struct tas_context *ctx, uint32_t ip, uint16_t local_port,
+		     uint32_t backlog, void *user_data,
+		     struct tas_listener **out)
 {
 	if (ctx->inherited)
 		return -EBADF;
@@ -38,7 +39,7 @@ int tas_listen(struct tas_context *ctx, uint16_t local_port, uint32_t backlog,
 	struct tas_app_cmd cmd = {
 		.type = TAS_CMD_LISTEN,
 		.value = backlog,
-		.ip = registration.header->local_ip,
+		.ip = ip,
 		.port = htons(local_port),
 		.cookie = listener->cookie,
 	};
@@ -51,6 +52,21 @@ int tas_listen(struct tas_context *ctx, uint16_t local_port, uint32_t backlog,
 	ctx->listeners = listener;
 	*out = listener;
 	return 0;
+}
+
+int tas_listen(struct tas_context *ctx, uint16_t local_port, uint32_t backlog,
+	       void *user_data, struct tas_listener **out)
+{
+	return listen_on(ctx, registration.header->local_ip, local_port, backlog,
+			 user_data, out);
+}
+
+int tas_listen_local(struct tas_context *ctx, uint16_t local_port,
+		     uint32_t backlog, void *user_data,
+		     struct tas_listener **out)
+{
+	return listen_on(ctx, htonl(INADDR_LOOPBACK), local_port, backlog,
+			 user_data, out);
 }
 
 static int send_accept(struct tas_conn *conn)

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include <rte_byteorder.h>
+#include <rte_ip.h>
 #include <rte_tcp.h>
 
 #include "app_registry.h"
@@ -28,6 +29,8 @@ struct accept_request {
 struct tcp_listener {
 	bool in_use;
 	uint16_t port;                /* network byte order */
+	bool local_only;              /* bound to loopback: this host's
+				       * connections only */
 	struct app *app;
 	uint16_t ctx_id;              /* the context that listens */
 	uint32_t gen;
@@ -180,7 +183,9 @@ void tcp_listen_command(struct app *app, uint16_t ctx_id,
 	uint16_t host_port = rte_be_to_cpu_16(cmd->port);
 	int32_t status = 0;
 
-	if (cmd->ip != 0 && cmd->ip != cfg->local_ip)
+	bool local_only = cmd->ip == rte_cpu_to_be_32(RTE_IPV4_LOOPBACK);
+
+	if (cmd->ip != 0 && cmd->ip != cfg->local_ip && !local_only)
 		status = -EADDRNOTAVAIL;
 	else if (host_port == 0)
 		status = -EINVAL;
@@ -212,6 +217,7 @@ void tcp_listen_command(struct app *app, uint16_t ctx_id,
 	*listener = (struct tcp_listener){
 		.in_use = true,
 		.port = cmd->port,
+		.local_only = local_only,
 		.app = app,
 		.ctx_id = ctx_id,
 		.gen = listener->gen + 1,
@@ -388,7 +394,9 @@ bool tcp_listen_input(const struct pkt_info *pkt)
 {
 	struct tcp_listener *listener = listener_on_port(pkt->tcp->dst_port);
 
-	if (listener == NULL)
+	/* A loopback listener does not exist for other hosts. */
+	if (listener == NULL ||
+	    (listener->local_only && pkt->ip->src_addr != tcp_sp.svc->cfg.local_ip))
 		return false;
 	/* First, check for a RST: an incoming RST is ignored. */
 	if (pkt->flags & RTE_TCP_RST_FLAG)

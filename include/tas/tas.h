@@ -111,6 +111,12 @@ int tas_listener_close(struct tas_context *ctx, struct tas_listener *listener);
 int tas_connect(struct tas_context *ctx, uint32_t remote_ip,
 		uint16_t remote_port, void *user_data, struct tas_conn **out);
 
+/* As tas_listen, for connections from this host only (a listener bound to
+ * loopback): to others the port is closed. */
+int tas_listen_local(struct tas_context *ctx, uint16_t local_port,
+		     uint32_t backlog, void *user_data,
+		     struct tas_listener **out);
+
 /* Zero-copy receive: point *data at the next contiguous received bytes
  * and return how many there are (0: none yet; the data after a wrap of
  * the buffer is returned by the next call). */

@@ -245,7 +245,11 @@ static int start_listening(struct shim_socket *sock, uint16_t port)
 	if (shared == NULL)
 		return -ENOMEM;
 
-	int err = tas_listen(shim.ctx, port, sock->backlog, sock, &shared->listener);
+	int err = is_loopback(sock->local_addr.sin_addr)
+		? tas_listen_local(shim.ctx, port, sock->backlog, sock,
+				   &shared->listener)
+		: tas_listen(shim.ctx, port, sock->backlog, sock,
+			     &shared->listener);
 	if (err != 0) {
 		free(shared);
 		return err;
@@ -352,16 +356,9 @@ void sock_on_accepted(struct shim_socket *listener, struct tas_conn *conn)
 	sock->bound = true;
 	tas_conn_set_user_data(conn, sock);
 	learn_addresses(sock);
-	/* Only this host reaches a listener bound to loopback on Linux: its
-	 * connections show loopback addresses, others are reset. */
+	/* Only this host reaches a listener bound to loopback (the
+	 * service sees to it): its connections show loopback addresses. */
 	sock->loopback = is_loopback(listener->local_addr.sin_addr);
-	if (sock->loopback &&
-	    sock->remote_addr.sin_addr.s_addr != shim.local_ip.s_addr) {
-		tas_conn_set_user_data(conn, NULL);
-		tas_abort(conn);
-		socket_free(sock);
-		return;
-	}
 
 	if (listener->accepted_tail != NULL)
 		listener->accepted_tail->accepted_next = sock;
