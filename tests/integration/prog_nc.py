@@ -48,7 +48,8 @@ def transfer(programs, address, port, to_server, listen_on):
     sha = web.random_file(source, FILE_BYTES)
     nc = web.program('nc')
     # -d: do not read stdin; -N: shut the connection down for sending at
-    # the end of stdin; -w: give up on a silent connection.
+    # the end of stdin; -w: give up on a silent connection; -v: say why a
+    # connect failed (without it nc exits 1 silently).
     if to_server:
         server = programs.server(f'{name}-listener', [nc, '-d', '-w', 30, '-l', listen_on, port])
     else:
@@ -57,10 +58,10 @@ def transfer(programs, address, port, to_server, listen_on):
     if not (programs.shim and listen_on.startswith('127.')):
         programs.wait_server_listening(server, port)
     if to_server:
-        connect(programs, name, [nc, '-N', '-w', 30, address, port], server, stdin_path=source)
+        connect(programs, name, [nc, '-v', '-N', '-w', 30, address, port], server, stdin_path=source)
         receiver = server
     else:
-        receiver = connect(programs, name, [nc, '-d', '-w', 30, address, port], server)
+        receiver = connect(programs, name, [nc, '-v', '-d', '-w', 30, address, port], server)
     server.finish(TIMEOUT)
     got = os.path.getsize(receiver.out_path)
     harness.check(got == FILE_BYTES and web.sha256_file(receiver.out_path) == sha,
