@@ -68,7 +68,9 @@ struct shim_socket {
 	struct shim_socket *accepted_head; /* accepted, not yet accept()ed */
 	struct shim_socket *accepted_tail;
 	uint32_t accepted_count;
+	bool defer_accept;          /* TCP_DEFER_ACCEPT: accept once data came */
 	struct shim_socket *accepted_next;
+	struct shim_socket *queued_on; /* the listener whose queue holds it */
 
 	/* Connection. */
 	struct tas_conn *conn;      /* NULL once libtas has released it */
@@ -176,6 +178,10 @@ void sock_want_accepts(struct shim_socket *sock);
 /* In a forked child (only the forking thread exists): connections become
  * SHIM_INHERITED, listeners drop the parent's queued connections. */
 void sock_after_fork(void);
+
+/* The first queued connection accept() may take (TCP_DEFER_ACCEPT holds
+ * back those without data), or NULL. */
+struct shim_socket *sock_first_acceptable(const struct shim_socket *listener);
 
 /* Event handlers (shim_process.c dispatches to them). */
 void sock_on_listening(struct shim_socket *sock, int status);

@@ -191,6 +191,9 @@ static void dispatch(const struct tas_event *ev)
 		break;
 	case TAS_EV_DATA:
 		sock->in_events++;
+		/* It may make a deferred accept possible. */
+		if (sock->queued_on != NULL)
+			sock->queued_on->in_events++;
 		break;
 	case TAS_EV_WRITABLE:
 		sock->out_events++;
@@ -198,9 +201,13 @@ static void dispatch(const struct tas_event *ev)
 	case TAS_EV_PEER_CLOSED:
 		sock->peer_fin = true;
 		sock->in_events++;
+		if (sock->queued_on != NULL)
+			sock->queued_on->in_events++;
 		break;
 	case TAS_EV_RESET:
 		on_reset(sock, ev->status);
+		if (sock->queued_on != NULL)
+			sock->queued_on->in_events++;
 		break;
 	case TAS_EV_CLOSED:
 		/* Failed connects and resets: libtas frees the conn. */

@@ -360,6 +360,7 @@ void sock_on_accepted(struct shim_socket *listener, struct tas_conn *conn)
 	 * service sees to it): its connections show loopback addresses. */
 	sock->loopback = is_loopback(listener->local_addr.sin_addr);
 
+	sock->queued_on = listener;
 	if (listener->accepted_tail != NULL)
 		listener->accepted_tail->accepted_next = sock;
 	else
@@ -375,15 +376,40 @@ void sock_on_accept_failed(struct shim_socket *listener)
 		listener->accepts_requested--;
 }
 
-static struct shim_socket *take_accepted(struct shim_socket *listener)
+/* TCP_DEFER_ACCEPT: a connection is for accept() once data (or its end)
+ * came; Linux's timeout after which it is accepted anyway is not kept. */
+static bool acceptable(const struct shim_socket *listener,
+		       const struct shim_socket *sock)
 {
-	struct shim_socket *sock = listener->accepted_head;
+	return !listener->defer_accept || sock->peer_fin || sock->reset ||
+	       (sock->conn != NULL && tas_recv_pending(sock->conn) > 0);
+}
 
-	listener->accepted_head = sock->accepted_next;
-	if (listener->accepted_head == NULL)
-		listener->accepted_tail = NULL;
+struct shim_socket *sock_first_acceptable(const struct shim_socket *listener)
+{
+	for (struct shim_socket *sock = listener->accepted_head; sock != NULL;
+	     sock = sock->accepted_next)
+		if (acceptable(listener, sock))
+			return sock;
+	return NULL;
+}
+
+/* Unlink sock from listener's queue of accepted connections. */
+static struct shim_socket *take_accepted(struct shim_socket *listener,
+					 struct shim_socket *sock)
+{
+	struct shim_socket **link = &listener->accepted_head, *prev = NULL;
+
+	while (*link != sock) {
+		prev = *link;
+		link = &(*link)->accepted_next;
+	}
+	*link = sock->accepted_next;
+	if (listener->accepted_tail == sock)
+		listener->accepted_tail = prev;
 	listener->accepted_count--;
 	sock->accepted_next = NULL;
+	sock->queued_on = NULL;
 	return sock;
 }
 
@@ -403,13 +429,16 @@ int sock_accept(struct shim_socket *sock, struct sockaddr *addr,
 		deadline = shim_deadline_ts(&sock->rcv_timeout, &deadline_store);
 
 	for (;;) {
-		if (sock->accepted_head == NULL)
+		struct shim_socket *child = sock_first_acceptable(sock);
+		if (child == NULL) {
 			shim_pump();
-		if (sock->accepted_head != NULL) {
+			child = sock_first_acceptable(sock);
+		}
+		if (child != NULL) {
 			int fd = placeholder(flags);
 			if (fd < 0)
 				return fd;
-			struct shim_socket *child = take_accepted(sock);
+			take_accepted(sock, child);
 			child->nonblocking = flags & SOCK_NONBLOCK;
 			fd_attach(fd, child);
 			sock_want_accepts(sock);
@@ -562,7 +591,8 @@ int sock_shutdown(struct shim_socket *sock, int how)
 static void drop_accepted(struct shim_socket *listener, bool abort)
 {
 	while (listener->accepted_head != NULL) {
-		struct shim_socket *sock = take_accepted(listener);
+		struct shim_socket *sock =
+			take_accepted(listener, listener->accepted_head);
 		if (abort && sock->conn != NULL) {
 			tas_conn_set_user_data(sock->conn, NULL);
 			tas_abort(sock->conn);

@@ -39,6 +39,8 @@ int sock_setsockopt(int fd, struct shim_socket *sock, int level, int name,
 {
 	if (REAL(setsockopt)(fd, level, name, value, len) != 0)
 		return -errno;
+	if (level == IPPROTO_TCP && name == TCP_DEFER_ACCEPT)
+		sock->defer_accept = *(const int *)value > 0;
 	if (level != SOL_SOCKET)
 		return 0;
 

@@ -23,7 +23,7 @@ uint32_t sock_readiness(const struct shim_socket *sock)
 
 	switch (sock->state) {
 	case SHIM_LISTENING:
-		return mask | (sock->accepted_count > 0 ? READABLE : 0);
+		return mask | (sock_first_acceptable(sock) != NULL ? READABLE : 0);
 	case SHIM_CONNECTING:
 		return mask;
 	case SHIM_FRESH:
