@@ -291,6 +291,9 @@ static int handle_event(struct bulk_run *run, const struct tas_event *event)
 		break;
 	case TAS_EV_ERROR:
 		return on_error(run, event);
+	case TAS_EV_ADOPTED:
+	case TAS_EV_LEFT:
+		break; /* tas-bulk does not fork */
 	}
 	return 0;
 }

@@ -203,8 +203,9 @@ void fp_events_flush(struct fp_worker *w)
  * generation tells that it is this flow.  A command can legitimately
  * arrive after its flow ended (the app released data while a RST or its
  * own close removed the flow, or the id was reused since): those are
- * stale and ignored.  Only a command naming a live flow of this context
- * wrongly is an application error.
+ * stale and ignored, and so are those of a context the flow was adopted
+ * away from.  Only a command naming a live flow of this context wrongly
+ * is an application error.
  */
 static struct flow_state *command_flow(struct fp_worker *w,
 				       const struct fp_context *ctx,
@@ -224,8 +225,14 @@ static struct flow_state *command_flow(struct fp_worker *w,
 		*stale = true;
 		return NULL;
 	}
-	if (flow->app_id != ctx->app_id || flow->ctx_id != ctx->ctx_id)
+	if (flow->app_id != ctx->app_id)
 		return NULL;
+	/* Adopted by another context of the application (TAS_CMD_ADOPT):
+	 * what this one sent before it read TAS_EVT_LEFT is stale. */
+	if (flow->ctx_id != ctx->ctx_id) {
+		*stale = true;
+		return NULL;
+	}
 	struct flow_key key = fp_flow_key(flow);
 	if (fp_core_of_hash(svc, flow_key_hash(&key)) != w->core)
 		return NULL;

@@ -515,7 +515,10 @@ static void tcp_input(struct fp_worker *w, struct fp_flow_work *work,
 }
 
 /* The flow's entry in this burst, or NULL if the segment must be dropped
- * because the flow's application is not taking events (fp_app.c). */
+ * because the flow's application is not taking events (fp_app.c).  A
+ * flow whose context is gone goes on without events: a connection its
+ * process closed and left finishes closing, one that other processes
+ * hold copies of waits for one to adopt it (tcp_copies.h). */
 static struct fp_flow_work *burst_entry(struct fp_worker *w,
 					struct fp_burst_flows *burst,
 					struct flow_state *flow)
@@ -527,7 +530,7 @@ static struct fp_flow_work *burst_entry(struct fp_worker *w,
 		return work;
 	if (flow->flags & FLOW_F_ANNOUNCED) {
 		ctx = fp_context_of(w, flow->app_id, flow->ctx_id);
-		if (ctx == NULL || !fp_context_ready(w, ctx))
+		if (ctx != NULL && !fp_context_ready(w, ctx))
 			return NULL;
 	}
 	work = fp_burst_add(burst, flow);

@@ -6,6 +6,8 @@
  */
 #include "fp_internal.h"
 
+#include "circ_buf.h"
+
 #include <rte_log.h>
 #include <rte_mbuf.h>
 #include <rte_ring.h>
@@ -49,22 +51,32 @@ void fp_notify_slowpath(struct fp_worker *w, enum sp_notify_type type,
 
 /* ---- commands that need the flow's application context ----
  *
- * FP_CMD_FLOW_ANNOUNCE emits events, so its context must take them.
- * FP_CMD_FLOW_FIN must come after the data the application committed
- * before it asked to shut down: that commit went straight to this core,
- * the shutdown through the slow path, so the context's commands are run
- * before the FIN is queued.  A command whose context cannot take events
- * waits (in order per flow and context) while other commands go on. */
+ * FP_CMD_FLOW_ANNOUNCE and FP_CMD_FLOW_ADOPT emit events, so their
+ * contexts must take them.  FP_CMD_FLOW_FIN must come after the data the
+ * application committed before it asked to shut down: that commit went
+ * straight to this core, the shutdown through the slow path, so the
+ * context's commands are run before the FIN is queued.  An adoption runs
+ * the old context's commands first for the same reason: what it committed
+ * or released before the move is part of what the adopter is told.  A
+ * command whose context cannot take events waits (in order per flow and
+ * context) while other commands go on; FP_CMD_FLOW_REMOVE waits behind
+ * those of its flow, so that an accept or adoption is still answered when
+ * the flow ends meanwhile. */
 
 static bool is_announcement(uint32_t event_type)
 {
 	return event_type == TAS_EVT_ACCEPTED || event_type == TAS_EVT_CONNECTED;
 }
 
+static bool names_new_context(const struct fp_command *cmd)
+{
+	return cmd->type == FP_CMD_FLOW_ANNOUNCE || cmd->type == FP_CMD_FLOW_ADOPT;
+}
+
 static uint16_t context_id_of(const struct flow_state *flow,
 			      const struct fp_command *cmd)
 {
-	return cmd->type == FP_CMD_FLOW_ANNOUNCE ? cmd->ctx_id : flow->ctx_id;
+	return names_new_context(cmd) ? cmd->ctx_id : flow->ctx_id;
 }
 
 static void announce(struct fp_worker *w, struct fp_context *ctx,
@@ -112,6 +124,71 @@ static bool announce_or_wait(struct fp_worker *w, struct flow_state *flow,
 	return true;
 }
 
+/* Bytes the application committed that the peer has not acknowledged;
+ * our FIN, once sent, is the last sequence number in flight. */
+static uint32_t tx_unacked(const struct flow_state *flow)
+{
+	uint32_t fin = (flow->flags & FLOW_F_TX_FIN_SENT) && flow->tx_sent > 0;
+
+	return flow->tx_avail + flow->tx_sent - fin;
+}
+
+/* The adopter learns where the buffers stand from the core, not from
+ * its copy of the old owner's state: events the old context had not
+ * read yet, and commands it sent after the fork, are in this already. */
+static void adopted(struct fp_worker *w, struct fp_context *ctx,
+		    const struct flow_state *flow, const struct fp_command *cmd)
+{
+	uint32_t unreleased = flow->rx_buf_size - flow->rx_avail;
+	struct tas_app_event ev = {
+		.type = TAS_EVT_ADOPTED,
+		.fp_core = (uint16_t)w->core->index,
+		.flow_id = cmd->flow_id,
+		.flow_gen = flow->flow_gen,
+		.cookie = cmd->cookie,
+		.value = unreleased,
+		.flags = ((flow->flags & FLOW_F_RX_FIN) ? TAS_EVF_RX_FIN : 0) |
+			 ((flow->flags & FLOW_F_TX_FIN_REQ) ? TAS_EVF_TX_FIN : 0),
+		.rx_buf_size = flow->rx_buf_size,
+		.rx_buf_offset = flow->rx_buf_offset,
+		.tx_buf_offset = flow->tx_buf_offset,
+		.tx_buf_size = flow->tx_buf_size,
+		.rx_pos = (flow->rx_head - unreleased) & (flow->rx_buf_size - 1),
+		.tx_head = circ_advance(flow->tx_pos, flow->tx_avail,
+					flow->tx_buf_size),
+		.tx_unacked = tx_unacked(flow),
+	};
+
+	fp_event_emit(w, ctx, &ev);
+}
+
+/* False if the command must wait for the old or the new context.  A
+ * context that is gone gets nothing: the old one's member died (the
+ * flow lives on for its copies), or the new one's (the slow path resets
+ * the flow, which is the new context's now). */
+static bool adopt_or_wait(struct fp_worker *w, struct flow_state *flow,
+			  const struct fp_command *cmd)
+{
+	struct fp_context *from = fp_context_of(w, flow->app_id, flow->ctx_id);
+	struct fp_context *to = fp_context_of(w, flow->app_id, cmd->ctx_id);
+
+	/* The slow path adopts announced flows to another context only. */
+	if (!(flow->flags & FLOW_F_ANNOUNCED) || flow->ctx_id == cmd->ctx_id)
+		return true;
+	/* Draining leaves at most one burst of error events waiting in
+	 * from's backlog: room for LEFT. */
+	if (from != NULL && !fp_app_drain(w, from))
+		return false;
+	if (to != NULL && !fp_context_ready(w, to))
+		return false;
+	if (from != NULL)
+		fp_flow_event(w, from, flow, TAS_EVT_LEFT, 0);
+	flow->ctx_id = cmd->ctx_id;
+	if (to != NULL)
+		adopted(w, to, flow, cmd);
+	return true;
+}
+
 static bool fin_or_wait(struct fp_worker *w, struct flow_state *flow)
 {
 	struct fp_context *ctx = fp_context_of(w, flow->app_id, flow->ctx_id);
@@ -124,20 +201,43 @@ static bool fin_or_wait(struct fp_worker *w, struct flow_state *flow)
 	return true;
 }
 
+static void remove_flow(struct fp_worker *w, struct flow_state *flow,
+			uint32_t flow_id)
+{
+	fp_txq_remove(w, flow);
+	flow->flags |= FLOW_F_DEAD;
+	fp_notify_slowpath(w, SP_NOTIFY_FLOW_REMOVED, flow_id, 0);
+}
+
 static bool run_or_wait(struct fp_worker *w, struct flow_state *flow,
 			const struct fp_command *cmd)
 {
-	if (cmd->type == FP_CMD_FLOW_ANNOUNCE)
+	/* Behind its removal: stale. */
+	if ((flow->flags & FLOW_F_DEAD) && cmd->type != FP_CMD_FLOW_REMOVE)
+		return true;
+	switch ((enum fp_command_type)cmd->type) {
+	case FP_CMD_FLOW_ANNOUNCE:
 		return announce_or_wait(w, flow, cmd);
-	return fin_or_wait(w, flow);
+	case FP_CMD_FLOW_ADOPT:
+		return adopt_or_wait(w, flow, cmd);
+	case FP_CMD_FLOW_FIN:
+		return fin_or_wait(w, flow);
+	case FP_CMD_FLOW_REMOVE:
+		remove_flow(w, flow, cmd->flow_id);
+		return true;
+	default:
+		return true;
+	}
 }
 
-/* One of the first count waiting commands is for the same flow or
- * context as cmd. */
+/* One of the first count waiting commands is for the same flow as cmd,
+ * or (unless cmd is a removal, which needs no context) for the same
+ * context. */
 static bool must_queue_behind(const struct fp_worker *w, unsigned count,
 			      const struct flow_state *flow,
 			      const struct fp_command *cmd)
 {
+	bool by_context = cmd->type != FP_CMD_FLOW_REMOVE;
 	uint16_t ctx_id = context_id_of(flow, cmd);
 
 	for (unsigned i = 0; i < count; i++) {
@@ -145,7 +245,7 @@ static bool must_queue_behind(const struct fp_worker *w, unsigned count,
 		const struct flow_state *other = &w->svc->flows[waiting->flow_id];
 
 		if (waiting->flow_id == cmd->flow_id ||
-		    (other->app_id == flow->app_id &&
+		    (by_context && other->app_id == flow->app_id &&
 		     context_id_of(other, waiting) == ctx_id))
 			return true;
 	}
@@ -180,26 +280,7 @@ static void retry_waiting(struct fp_worker *w)
 	w->waiting_count = kept;
 }
 
-static void forget_waiting(struct fp_worker *w, uint32_t flow_id)
-{
-	unsigned kept = 0;
-
-	for (unsigned i = 0; i < w->waiting_count; i++)
-		if (w->waiting[i].flow_id != flow_id)
-			w->waiting[kept++] = w->waiting[i];
-	w->waiting_count = kept;
-}
-
 /* ---- commands ---- */
-
-static void remove_flow(struct fp_worker *w, struct flow_state *flow,
-			uint32_t flow_id)
-{
-	fp_txq_remove(w, flow);
-	forget_waiting(w, flow_id);
-	flow->flags |= FLOW_F_DEAD;
-	fp_notify_slowpath(w, SP_NOTIFY_FLOW_REMOVED, flow_id, 0);
-}
 
 /* False if the command must be run again later. */
 static bool run_command(struct fp_worker *w, const struct fp_command *cmd)
@@ -213,13 +294,12 @@ static bool run_command(struct fp_worker *w, const struct fp_command *cmd)
 	switch ((enum fp_command_type)cmd->type) {
 	case FP_CMD_FLOW_FIN:
 	case FP_CMD_FLOW_ANNOUNCE:
+	case FP_CMD_FLOW_ADOPT:
+	case FP_CMD_FLOW_REMOVE:
 		return run_with_context(w, flow, cmd);
 	case FP_CMD_FLOW_RETRANSMIT:
 		fp_tx_go_back_n(flow);
 		fp_txq_push(w, flow);
-		break;
-	case FP_CMD_FLOW_REMOVE:
-		remove_flow(w, flow, cmd->flow_id);
 		break;
 	case FP_CMD_FLOW_TX_KICK:
 		fp_tx_window_probe(w, flow);
@@ -238,6 +318,12 @@ static unsigned run_commands(struct fp_worker *w)
 			w->core->command_ring, w->sp_commands,
 			sizeof(w->sp_commands[0]), FP_SP_CMD_BURST, NULL);
 		w->sp_command_next = 0;
+		/* A context the slow path published before it sent these
+		 * (an accept or adoption from a context just created) may be
+		 * newer than the list this iteration started with; contexts
+		 * of that list stay valid until our quiescent point. */
+		if (w->sp_command_count > 0)
+			fp_contexts_refresh(w);
 	}
 	while (w->sp_command_next < w->sp_command_count &&
 	       run_command(w, &w->sp_commands[w->sp_command_next])) {

@@ -93,6 +93,13 @@ enum fp_command_type {
 	 * FLOW_F_ANNOUNCED.  Being on the core's own ring, the announcement
 	 * precedes every data event of the flow. */
 	FP_CMD_FLOW_ANNOUNCE,
+	/* Move the announced flow to application context ctx_id of the
+	 * same application (TAS_CMD_ADOPT): first the commands its context
+	 * has queued, then TAS_EVT_LEFT to that context, flows[].ctx_id =
+	 * ctx_id, and TAS_EVT_ADOPTED (cookie, the buffers and where they
+	 * stand) to the new one, so each context's events of the flow stay
+	 * in order on this core's rings. */
+	FP_CMD_FLOW_ADOPT,
 };
 
 struct fp_command {

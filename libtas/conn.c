@@ -117,8 +117,10 @@ static bool is_open(const struct tas_conn *conn)
 /* Why a connection that is not open cannot be used. */
 static int not_open_error(const struct tas_conn *conn)
 {
-	if (conn_inherited(conn))
+	if (conn_inherited(conn) || (conn->flags & CONN_LEFT))
 		return -EBADF;
+	if (conn->flags & CONN_ADOPTING)
+		return -EAGAIN;
 	return (conn->flags & CONN_RESET) ? -ECONNRESET : -ENOTCONN;
 }
 
@@ -282,9 +284,10 @@ int conn_send_close(struct tas_conn *conn)
 }
 
 /* Close or abort: at once if the flow is known, else when the connect
- * completes.  A reset connection is still closed at the service, which
- * may be waiting for the application to let go of it.  An inherited one
- * is the parent's: only our copy goes. */
+ * or adoption completes.  A reset connection is still closed at the
+ * service, which may be waiting for the application to let go of it.  An
+ * inherited one is the parent's: only our copy goes; one that was adopted
+ * away (CLOSED set with LEFT) is gone already. */
 static int close_conn(struct tas_conn *conn, uint32_t flags)
 {
 	if (conn->flags & CONN_CLOSED)

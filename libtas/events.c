@@ -14,12 +14,17 @@
  *   before its announcement.  Events for a flow not yet attached are kept
  *   per flow (early_events) and applied when it is.
  *
+ * - An adopted flow's events start with its ADOPTED, on its core's ring,
+ *   and end with LEFT there for the context it leaves.  Early events
+ *   meanwhile can only be a RESET: ADOPTED itself says what was received.
+ *
  * Translated events wait in the context's ready queue for delivery.
  * TAS_EV_DATA and TAS_EV_WRITABLE are queued at most once per connection
  * until delivered.  A connection is freed at the poll after the one that
  * delivered its TAS_EV_CLOSED.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -189,19 +194,21 @@ static void remember_early(struct tas_context *ctx,
 		entry->reset_status = reset_status(ev);
 }
 
-/* Apply what arrived for conn's flow before it was attached. */
-static void claim_early(struct tas_context *ctx, struct tas_conn *conn)
+/* Apply what arrived for conn's flow before it was attached (only a
+ * RESET for an adopted one: ADOPTED counts the data and the FIN). */
+static void claim_early(struct tas_context *ctx, struct tas_conn *conn,
+			bool adopted)
 {
 	struct early_events *entry =
 		early_find(ctx, conn->flow_id, conn->flow_gen);
 
 	if (entry == NULL)
 		return;
-	if (entry->rx_bytes > 0) {
+	if (entry->rx_bytes > 0 && !adopted) {
 		conn_add_rx(conn, entry->rx_bytes);
 		queue_data(conn);
 	}
-	if (entry->peer_fin)
+	if (entry->peer_fin && !adopted)
 		queue_peer_closed(conn);
 	if (entry->reset_status != 0)
 		queue_reset(conn, entry->reset_status);
@@ -298,17 +305,22 @@ static void handle_listen_done(struct tas_context *ctx,
 		   listener->user_data);
 }
 
-/* A connection waiting for its flow under this cookie: a pending accept
- * (accepting) or a pending connect. */
-static struct tas_conn *take_opening(struct tas_context *ctx, uint64_t cookie,
-				     bool accepting)
+static enum opening_kind opening_kind_of(const struct tas_conn *conn)
+{
+	if (conn->flags & CONN_ADOPTING)
+		return OPENING_ADOPT;
+	return conn->listener != NULL ? OPENING_ACCEPT : OPENING_CONNECT;
+}
+
+struct tas_conn *take_opening(struct tas_context *ctx, uint64_t cookie,
+			      enum opening_kind kind)
 {
 	struct tas_conn *conn = conn_map_find(&ctx->opening, cookie);
 
-	if (conn == NULL || (conn->listener != NULL) != accepting)
+	if (conn == NULL || opening_kind_of(conn) != kind)
 		return NULL;
 	conn_map_remove(&ctx->opening, cookie);
-	if (accepting && !(conn->flags & CONN_ACCEPT_FOREIGN))
+	if (kind == OPENING_ACCEPT && !(conn->flags & CONN_ACCEPT_FOREIGN))
 		accept_unlink(conn);
 	return conn;
 }
@@ -339,7 +351,7 @@ static void attached(struct tas_context *ctx, struct tas_conn *conn,
 		conn_add_rx(conn, ev->value);
 		queue_data(conn);
 	}
-	claim_early(ctx, conn);
+	claim_early(ctx, conn, false);
 }
 
 /* The waiting accept (accepting) or connect the announced flow is for,
@@ -368,7 +380,8 @@ static struct tas_conn *attach_announced(struct tas_context *ctx,
 {
 	close_superseded(ctx, ev);
 
-	struct tas_conn *conn = take_opening(ctx, ev->cookie, accepting);
+	struct tas_conn *conn = take_opening(
+		ctx, ev->cookie, accepting ? OPENING_ACCEPT : OPENING_CONNECT);
 
 	if (conn == NULL) {
 		refuse_flow(ctx, ev);
@@ -394,6 +407,7 @@ static void handle_accepted(struct tas_context *ctx,
 	if (conn == NULL)
 		return;
 	ready_push(ctx, TAS_EV_ACCEPTED, 0, conn, conn->listener, NULL);
+	conn->flags |= CONN_ACCEPT_QUEUED;
 	attached(ctx, conn, ev);
 }
 
@@ -411,10 +425,62 @@ static void handle_connected(struct tas_context *ctx,
 		conn_send_close(conn);
 }
 
+/* An adoption that did not happen: the copy is of no use any more, and
+ * the connection ends here like a failed connect. */
+static void adopt_failed(struct tas_context *ctx, struct tas_conn *conn,
+			 int status)
+{
+	pthread_mutex_lock(&registration.lock);
+	registration_forget_copy(conn->flow_id, conn->flow_gen);
+	pthread_mutex_unlock(&registration.lock);
+	ready_push(ctx, TAS_EV_ADOPTED, status, conn, NULL, NULL);
+	queue_closed(conn);
+}
+
+static void handle_adopted(struct tas_context *ctx,
+			   const struct tas_app_event *ev)
+{
+	close_superseded(ctx, ev);
+
+	struct tas_conn *conn = take_opening(ctx, ev->cookie, OPENING_ADOPT);
+	if (conn == NULL) {
+		refuse_flow(ctx, ev);
+		return;
+	}
+	int err = conn_adopted(conn, ev);
+	if (err != 0) {
+		refuse_flow(ctx, ev);
+		adopt_failed(ctx, conn, err);
+		return;
+	}
+	ready_push(ctx, TAS_EV_ADOPTED, 0, conn, NULL, NULL);
+	if (conn->rx_pending > 0)
+		queue_data(conn);
+	if (ev->flags & TAS_EVF_RX_FIN)
+		queue_peer_closed(conn);
+	claim_early(ctx, conn, true);
+	/* tas_close/tas_abort while adopting: it is ours to close now. */
+	if (conn->flags & CONN_CLOSING)
+		conn_send_close(conn);
+}
+
+/* Adopted by another process: the connection ends here. */
+static void handle_left(struct tas_context *ctx, const struct tas_app_event *ev)
+{
+	struct tas_conn *conn = conn_of(ctx, ev);
+
+	if (conn == NULL)
+		return;
+	conn_map_remove(&ctx->flows, conn->flow_id);
+	forget_early(ctx, conn->flow_id);
+	conn->flags |= CONN_LEFT | CONN_CLOSED;
+	ready_push(ctx, TAS_EV_LEFT, 0, conn, NULL, NULL);
+}
+
 static void handle_connect_failed(struct tas_context *ctx,
 				  const struct tas_app_event *ev)
 {
-	struct tas_conn *conn = take_opening(ctx, ev->cookie, false);
+	struct tas_conn *conn = take_opening(ctx, ev->cookie, OPENING_CONNECT);
 
 	if (conn != NULL)
 		connect_failed(ctx, conn, error_status(ev));
@@ -452,12 +518,16 @@ static void handle_error(struct tas_context *ctx,
 	struct tas_listener *listener;
 
 	if (ev->cookie != 0) {
-		if ((conn = take_opening(ctx, ev->cookie, true)) != NULL) {
+		if ((conn = take_opening(ctx, ev->cookie, OPENING_ACCEPT)) != NULL) {
 			accept_failed(ctx, conn, status);
 			return;
 		}
-		if ((conn = take_opening(ctx, ev->cookie, false)) != NULL) {
+		if ((conn = take_opening(ctx, ev->cookie, OPENING_CONNECT)) != NULL) {
 			connect_failed(ctx, conn, status);
+			return;
+		}
+		if ((conn = take_opening(ctx, ev->cookie, OPENING_ADOPT)) != NULL) {
+			adopt_failed(ctx, conn, status);
 			return;
 		}
 		listener = listener_by_cookie(ctx, ev->cookie);
@@ -490,6 +560,12 @@ static void handle_event(struct tas_context *ctx, const struct tas_app_event *ev
 		break;
 	case TAS_EVT_CONNECTED:
 		handle_connected(ctx, ev);
+		break;
+	case TAS_EVT_ADOPTED:
+		handle_adopted(ctx, ev);
+		break;
+	case TAS_EVT_LEFT:
+		handle_left(ctx, ev);
 		break;
 	case TAS_EVT_CONNECT_FAILED:
 		handle_connect_failed(ctx, ev);
@@ -591,11 +667,14 @@ static int deliver(struct tas_context *ctx, struct tas_event *events, int max)
 		struct tas_conn *conn = ev.conn;
 		if (conn != NULL) {
 			ev.user_data = conn->user_data;
-			if (ev.type == TAS_EV_DATA)
+			if (ev.type == TAS_EV_ACCEPTED)
+				conn->flags &= ~CONN_ACCEPT_QUEUED;
+			else if (ev.type == TAS_EV_DATA)
 				conn->flags &= ~CONN_DATA_QUEUED;
 			else if (ev.type == TAS_EV_WRITABLE)
 				conn->flags &= ~CONN_WRITABLE_QUEUED;
-			else if (ev.type == TAS_EV_CLOSED) {
+			else if (ev.type == TAS_EV_CLOSED ||
+				 ev.type == TAS_EV_LEFT) {
 				conn->next_released = ctx->released;
 				ctx->released = conn;
 			}
@@ -647,7 +726,7 @@ void events_free(struct tas_context *ctx)
 	/* Closed connections not yet delivered are referenced only here. */
 	for (uint32_t i = 0; i < ctx->ready_count; i++) {
 		struct tas_event *ev = ready_at(ctx, i);
-		if (ev->type == TAS_EV_CLOSED)
+		if (ev->type == TAS_EV_CLOSED || ev->type == TAS_EV_LEFT)
 			free(ev->conn);
 	}
 	ctx->ready_count = 0;

@@ -1,17 +1,21 @@
 /*
  * fork(): what a child process inherits from libtas (tas.h, "Processes").
  *
+ * Before the fork the parent asks the service to make the child a member
+ * of the application, on one end of a socket pair that the child keeps
+ * and the parent closes after the fork; the service gives that member a
+ * copy of each of the parent's connections (registration_fork_member).
  * The child shares the parent's region (MAP_SHARED) and doorbells, which
  * it keeps, and would share the parent's registration socket and its
  * contexts' rings, which it must not touch: the rings have one producer
  * and one consumer, and the service must see the socket hang up when the
- * parent dies.  So the child closes its copy of the socket, and every
- * context it inherited, with every connection and listener reachable from
- * it, is marked inherited.  All the child may do with those is forget them
- * (tas_close, tas_abort, tas_listener_close free the local state and send
- * nothing) and accept on an inherited listener through a context of its
- * own, which it gets after joining the parent's application
- * (registration.c).
+ * parent dies.  So the child closes its copy of the parent's socket, and
+ * every context it inherited, with every connection and listener
+ * reachable from it, is marked inherited.  The child may forget those
+ * (tas_close, tas_abort, tas_listener_close free the local state; a
+ * connection's copy at the service goes too), adopt a connection into a
+ * context of its own (adopt.c), and accept on an inherited listener
+ * through a context of its own.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -20,24 +24,63 @@
 #include "tas_internal.h"
 
 /* No other thread may be half-way through a registration exchange or an
- * edit of the context list while the address space is copied. */
+ * edit of the context list while the address space is copied.  The
+ * child's member is made first, so that its copies are the parent's
+ * connections of this moment. */
 static void before_fork(void)
 {
 	pthread_mutex_lock(&registration.lock);
+	registration.child_sock = registration_fork_member();
 }
 
 static void after_fork_in_parent(void)
 {
+	if (registration.child_sock >= 0)
+		close(registration.child_sock);
+	registration.child_sock = -1;
 	pthread_mutex_unlock(&registration.lock);
+}
+
+static bool is_kept(const struct tas_conn *conn)
+{
+	return conn_has_flow(conn) &&
+	       !(conn->flags & (CONN_CLOSING | CONN_CLOSED | CONN_RESET |
+				CONN_ACCEPT_QUEUED));
+}
+
+static void keep_copies(const struct conn_map *map)
+{
+	for (uint32_t i = 0; i < map->capacity; i++) {
+		const struct tas_conn *conn = map->slots[i].conn;
+
+		if (conn != NULL && is_kept(conn))
+			registration_keep_copy(conn->flow_id, conn->flow_gen);
+	}
+}
+
+/* The copies the service made are of every connection of the parent's
+ * member; those the program can name (the parent's descriptors) are
+ * kept, the others (closed already, or accepted and not delivered yet)
+ * go at once. */
+static void keep_known_copies(void)
+{
+	for (struct tas_context *ctx = registration.contexts; ctx != NULL;
+	     ctx = ctx->next) {
+		keep_copies(&ctx->flows);
+		keep_copies(&ctx->opening); /* adoptions under way */
+	}
+	registration_child_started();
 }
 
 /* The child's only thread is the one that locked in before_fork. */
 static void after_fork_in_child(void)
 {
-	if (registration.initialised && registration.sock >= 0) {
+	if (registration.initialised && registration.sock >= 0)
 		close(registration.sock);
-		registration.sock = -1;
-	}
+	registration.sock = registration.child_sock;
+	registration.child_sock = -1;
+	if (registration.sock >= 0)
+		keep_known_copies();
 	for (struct tas_context *ctx = registration.contexts; ctx != NULL;
 	     ctx = ctx->next) {
 		ctx->inherited = true;
@@ -88,7 +131,9 @@ void inherited_conn_forget(struct tas_conn *conn)
 	if (conn->flags & CONN_ATTACHED)
 		conn_map_remove(&ctx->flows, conn->flow_id);
 	else
-		conn_map_remove(&ctx->opening, conn->cookie); /* a connect */
+		conn_map_remove(&ctx->opening, conn->cookie); /* connect, adopt */
+	if (conn_has_flow(conn))
+		registration_forget_copy(conn->flow_id, conn->flow_gen);
 	ready_forget_conn(ctx, conn);
 	pthread_mutex_unlock(&registration.lock);
 	free(conn);

@@ -1,8 +1,9 @@
 /*
  * Registration with the tas service over its Unix socket (shm_abi.h):
  * HELLO / WELCOME with the region memfd and the doorbells, the mapping and
- * checking of the region, JOIN / JOINED in a forked child, NEW_CONTEXT /
- * CONTEXT, and tas_fini.
+ * checking of the region, FORK / JOINED before a fork (KEEP, CHILD and
+ * FORGET in the child after it), JOIN / JOINED in a forked child that is
+ * no member yet, NEW_CONTEXT / CONTEXT, and tas_fini.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -23,6 +24,7 @@
 struct tas_registration registration = {
 	.lock = PTHREAD_MUTEX_INITIALIZER,
 	.sock = -1,
+	.child_sock = -1,
 };
 
 static void close_fds(const int *fds, unsigned count)
@@ -31,14 +33,35 @@ static void close_fds(const int *fds, unsigned count)
 		close(fds[i]);
 }
 
-static int send_request(int sock, struct tas_reg_msg msg)
+/* One message, with descriptor fd unless it is -1. */
+static int send_request_with(int sock, struct tas_reg_msg msg, int fd)
 {
-	msg.abi_version = TAS_SHM_ABI_VERSION;
-	ssize_t sent = send(sock, &msg, sizeof(msg), MSG_NOSIGNAL);
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} control;
+	struct iovec iov = { .iov_base = &msg, .iov_len = sizeof(msg) };
+	struct msghdr hdr = { .msg_iov = &iov, .msg_iovlen = 1 };
 
+	msg.abi_version = TAS_SHM_ABI_VERSION;
+	if (fd >= 0) {
+		hdr.msg_control = control.buf;
+		hdr.msg_controllen = sizeof(control.buf);
+		struct cmsghdr *cmsg = CMSG_FIRSTHDR(&hdr);
+		cmsg->cmsg_level = SOL_SOCKET;
+		cmsg->cmsg_type = SCM_RIGHTS;
+		cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
+	}
+	ssize_t sent = sendmsg(sock, &hdr, MSG_NOSIGNAL);
 	if (sent < 0)
 		return -errno;
 	return sent == sizeof(msg) ? 0 : -EPIPE;
+}
+
+static int send_request(int sock, struct tas_reg_msg msg)
+{
+	return send_request_with(sock, msg, -1);
 }
 
 /* Collect the descriptors of one SCM_RIGHTS message into fds. */
@@ -105,10 +128,17 @@ static int receive_reply(int sock, struct tas_reg_msg *msg, int *fds,
 	return 0;
 }
 
+static int limit_reply_wait(int sock)
+{
+	struct timeval timeout = { .tv_sec = REPLY_TIMEOUT_S };
+
+	return setsockopt(sock, SOL_SOCKET, SO_RCVTIMEO, &timeout,
+			  sizeof(timeout)) == 0 ? 0 : -errno;
+}
+
 static int connect_service(const char *path)
 {
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
-	struct timeval timeout = { .tv_sec = REPLY_TIMEOUT_S };
 
 	if (strlen(path) >= sizeof(addr.sun_path))
 		return -ENAMETOOLONG;
@@ -117,10 +147,9 @@ static int connect_service(const char *path)
 	int sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (sock < 0)
 		return -errno;
-	if (connect(sock, (struct sockaddr *)&addr, sizeof(addr)) != 0 ||
-	    setsockopt(sock, SOL_SOCKET, SO_RCVTIMEO, &timeout,
-		       sizeof(timeout)) != 0) {
-		int err = -errno;
+	int err = connect(sock, (struct sockaddr *)&addr, sizeof(addr)) == 0
+			  ? limit_reply_wait(sock) : -errno;
+	if (err != 0) {
 		close(sock);
 		return err;
 	}
@@ -310,6 +339,67 @@ static int join_app(void)
 	}
 	registration.sock = sock;
 	return 0;
+}
+
+/* The service answers FORK once the child's member exists, holding its
+ * copies: what this process does after fork() returns (close, exit)
+ * comes after that. */
+int registration_fork_member(void)
+{
+	struct tas_reg_msg joined;
+	int pair[2], fd;
+	unsigned fd_count = 0;
+
+	if (!registration.initialised || registration.sock < 0 ||
+	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0)
+		return -1;
+	int err = limit_reply_wait(pair[0]);
+	if (err == 0)
+		err = send_request_with(registration.sock,
+					(struct tas_reg_msg){ .type = TAS_REG_FORK },
+					pair[1]);
+	close(pair[1]);
+	if (err == 0)
+		err = receive_reply(registration.sock, &joined, &fd, 1, &fd_count);
+	if (err == 0 && (joined.type != TAS_REG_JOINED || fd_count != 0 ||
+			 joined.app_id != registration.app_id)) {
+		close_fds(&fd, fd_count);
+		err = -EPROTO;
+	}
+	if (err != 0) {
+		close(pair[0]);
+		return -1;
+	}
+	return pair[0];
+}
+
+void registration_keep_copy(uint32_t flow_id, uint32_t flow_gen)
+{
+	(void)send_request(registration.sock, (struct tas_reg_msg){
+		.type = TAS_REG_KEEP,
+		.flow_id = flow_id,
+		.flow_gen = flow_gen,
+	});
+}
+
+void registration_child_started(void)
+{
+	/* Nothing to do about a failure: the service sees the socket go. */
+	(void)send_request(registration.sock, (struct tas_reg_msg){
+		.type = TAS_REG_CHILD,
+		.pid = (int32_t)getpid(),
+	});
+}
+
+void registration_forget_copy(uint32_t flow_id, uint32_t flow_gen)
+{
+	if (registration.sock < 0)
+		return;
+	(void)send_request(registration.sock, (struct tas_reg_msg){
+		.type = TAS_REG_FORGET,
+		.flow_id = flow_id,
+		.flow_gen = flow_gen,
+	});
 }
 
 int registration_new_context(uint16_t *ctx_id, int *eventfd)

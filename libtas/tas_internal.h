@@ -6,11 +6,15 @@
  * shared by every thread and serialised by registration.lock.  Everything
  * reachable from a context is used by one thread at a time (tas.h).
  *
- * fork(): the child keeps the mapping and the doorbells but closes its
- * copy of the socket (inherit.c); every context it inherited, and with it
+ * fork(): before it, the parent makes the child a member of the
+ * application on a socket of its own (registration_fork_member); the
+ * child keeps the mapping and the doorbells but closes its copy of the
+ * parent's socket (inherit.c).  Every context it inherited, and with it
  * every connection and listener, is marked inherited and is never used
- * for the service again.  Its first tas_context_create joins the
- * parent's application on a socket of its own (registration_new_context).
+ * for the service again; an inherited connection can be moved to a
+ * context of the child (adopt.c).  If the parent could not make the
+ * child a member, its first tas_context_create joins the application
+ * (registration_new_context).
  */
 #ifndef LIBTAS_INTERNAL_H
 #define LIBTAS_INTERNAL_H
@@ -30,6 +34,7 @@ struct tas_registration {
 	pthread_mutex_t lock;     /* the socket, contexts, inherited objects */
 	bool initialised;
 	int sock;                 /* -1 in a forked child until it joined */
+	int child_sock;           /* during fork(): the child's, or -1 */
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)]; /* service */
 	uint32_t app_id;
 	uint64_t join_token;      /* proves to the service we are app_id's */
@@ -61,6 +66,12 @@ extern struct tas_registration registration;
 #define CONN_ACCEPT_SENT 0x0400u   /* pending accept: ACCEPT is out */
 #define CONN_ACCEPT_FOREIGN 0x0800u /* accept on another context's listener:
 				     * not linked in the listener's list */
+#define CONN_ADOPTING 0x1000u      /* ADOPT is out: waiting in the opening map
+				    * for ADOPTED (its flow ids and buffers
+				    * are those of the inherited copy) */
+#define CONN_LEFT 0x2000u          /* adopted by another process: LEFT queued */
+#define CONN_ACCEPT_QUEUED 0x4000u /* its ACCEPTED is not delivered yet: the
+				    * application does not know it */
 
 struct tas_conn {
 	struct tas_context *ctx;
@@ -173,15 +184,35 @@ static inline bool listener_inherited(const struct tas_listener *listener)
 {
 	return listener->ctx->inherited;
 }
-/* Free the local state of an inherited connection or listener; the
+/* Free the local state of an inherited connection or listener (and tell
+ * the service that this process's copy of the connection goes); the
  * parent's stay as they are. */
 void inherited_conn_forget(struct tas_conn *conn);
 void inherited_listener_forget(struct tas_listener *listener);
+/* Whether conn names a flow (attached, or being adopted): a connection
+ * a process can hold a copy of and adopt. */
+static inline bool conn_has_flow(const struct tas_conn *conn)
+{
+	return (conn->flags & (CONN_ATTACHED | CONN_ADOPTING)) != 0;
+}
 
 /* registration.c: ask the service for a context, joining the parent's
- * application first in a forked child (registration.lock held inside).
- * 0 or -errno. */
+ * application first in a forked child that is no member yet
+ * (registration.lock held inside).  0 or -errno. */
 int registration_new_context(uint16_t *ctx_id, int *eventfd);
+/* With registration.lock held, before fork(): the socket on which the
+ * child will be a member of the application (TAS_REG_FORK), or -1 if the
+ * service made none. */
+int registration_fork_member(void);
+/* With registration.lock held, in the child after fork() on the socket
+ * of registration_fork_member: a copy of a connection the child keeps
+ * (the others go with registration_child_started, which tells the
+ * service who the child is). */
+void registration_keep_copy(uint32_t flow_id, uint32_t flow_gen);
+void registration_child_started(void);
+/* With registration.lock held: this process's copy of the flow goes
+ * (TAS_REG_FORGET; nothing if it is no member). */
+void registration_forget_copy(uint32_t flow_id, uint32_t flow_gen);
 
 /* context.c */
 void context_destroy(struct tas_context *ctx);
@@ -215,6 +246,17 @@ void ready_push(struct tas_context *ctx, enum tas_event_type type, int status,
 void ready_forget_listener(struct tas_context *ctx,
 			   const struct tas_listener *listener);
 void ready_forget_conn(struct tas_context *ctx, const struct tas_conn *conn);
+
+/* events.c: a waiting connect, accept or adoption by the cookie of its
+ * command, taken out of the opening map (and an accept out of its
+ * listener's list); NULL if there is none of that kind. */
+enum opening_kind { OPENING_ACCEPT, OPENING_CONNECT, OPENING_ADOPT };
+struct tas_conn *take_opening(struct tas_context *ctx, uint64_t cookie,
+			      enum opening_kind kind);
+
+/* adopt.c: conn takes its place in its new context as ADOPTED describes
+ * it: 0, or -EPROTO if the event does not describe conn's flow. */
+int conn_adopted(struct tas_conn *conn, const struct tas_app_event *ev);
 
 /* conn.c */
 struct tas_conn *conn_new(struct tas_context *ctx, void *user_data);

@@ -1,7 +1,8 @@
 /*
- * The member processes of one application (shm_abi.h, TAS_REG_JOIN): the
- * process that registered, and every process forked from a member that
- * joined with the application's secret token.  Each context belongs to
+ * The member processes of one application (shm_abi.h, TAS_REG_FORK and
+ * TAS_REG_JOIN): the process that registered, and every process forked
+ * from a member, made a member by its parent or joined with the
+ * application's secret token.  Each context belongs to
  * the member that created it; when a member goes, its contexts go, and
  * the application goes with its last member.
  *
@@ -16,6 +17,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "app_copies.h"
 #include "tas/shm_abi.h"
 
 #define APP_MAX_MEMBERS 64u
@@ -27,12 +29,16 @@ struct app;
 /* One process on its own registration socket. */
 struct app_member {
 	int sock;
-	pid_t pid;
+	pid_t pid;                  /* a child's from TAS_REG_CHILD */
 	uid_t uid;
-	struct app *app;            /* NULL until HELLO or JOIN */
+	struct app *app;            /* NULL until HELLO, JOIN or FORK */
 	uint32_t contexts;          /* bit c: context c is this member's */
+	struct app_copies copies;   /* connections it holds a copy of */
+	bool naming_copies;         /* made by FORK, no CHILD yet */
+	struct app_copies keeping;  /* the copies its KEEPs named so far */
 	struct tas_reg_msg rx_msg;  /* message being received */
 	size_t rx_len;
+	int rx_fd;                  /* descriptor received with it, or -1 */
 	struct app_member *prev;    /* the registry's list of connections */
 	struct app_member *next;
 };

@@ -13,7 +13,10 @@
  * Every connection to the socket is a member process (app_member.h) once
  * it sent HELLO (a new application: region, app id, join token) or JOIN
  * (a process forked from a member: the same application, proven by the
- * token).  Each context belongs to the member that created it.
+ * token).  A member about to fork sends FORK with a socket for its child,
+ * which becomes a member at once, holding copies of the forking member's
+ * connections (app_copies.h, tcp_copies.h).  Each context belongs to the
+ * member that created it.
  *
  * Life of an application:
  *   ACTIVE     from HELLO (region mapped, WELCOME sent).  A member that
@@ -38,11 +41,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "app_copies.h"
 #include "app_member.h"
 #include "app_publish.h"
 #include "app_region.h"
@@ -52,6 +57,7 @@
 #include "quiesce.h"
 #include "sp_loop.h"
 #include "tcp.h"
+#include "tcp_copies.h"
 
 #define CMD_BURST 32u
 /* Commands taken from one context per poll, so one busy application
@@ -321,9 +327,54 @@ static void connection_close(struct app_member *member)
 {
 	sp_loop_remove_fd(member->sock);
 	close(member->sock);
+	if (member->rx_fd >= 0)
+		close(member->rx_fd);
+	app_copies_free(&member->copies);
+	app_copies_free(&member->keeping);
 	connection_unlink(member);
 	free(member);
 	resume_accepting();
+}
+
+/* The member's copies go with it; tcp hears of them while the app lives
+ * (with the app, or the service, every connection goes anyway). */
+static void drop_copies(struct app *app, struct app_copies *copies)
+{
+	bool tell_tcp = app->state == APP_ACTIVE && !registry.stopping;
+
+	for (uint32_t i = 0; tell_tcp && i < copies->count; i++)
+		tcp_copies_drop(app, copies->refs[i].flow_id,
+				copies->refs[i].flow_gen);
+	app_copies_free(copies);
+}
+
+static unsigned take_commands(struct service *svc, struct app *app,
+			      uint16_t ctx_id)
+{
+	struct app_context *ctx = &app->contexts[ctx_id];
+	struct tas_app_cmd cmds[CMD_BURST];
+	unsigned handled = 0;
+
+	while (handled < CMD_QUOTA) {
+		unsigned n = shm_ring_dequeue_burst(&ctx->sp_cmd, cmds, CMD_BURST);
+
+		for (unsigned i = 0; i < n; i++)
+			tcp_app_command(svc, app, ctx_id, &cmds[i]);
+		handled += n;
+		if (n < CMD_BURST)
+			break;
+	}
+	return handled;
+}
+
+/* The slow-path commands the member's contexts have queued, now (its
+ * rings stay mapped until its contexts retire).  A ring found corrupted
+ * is the next poll's business. */
+static void take_member_commands(struct app *app, uint32_t contexts)
+{
+	for (uint16_t c = 0; c < TAS_MAX_CONTEXTS; c++)
+		if ((contexts & (1u << c)) && app->contexts[c].state == CONTEXT_LIVE)
+			(void)take_commands(app->svc, app, c);
 }
 
 /*
@@ -346,7 +397,14 @@ member_disconnect(struct app_member *member, const char *why, ...)
 		connection_close(member);
 		return;
 	}
+	/* What the process asked for before it went is done first: a
+	 * CLOSE sent just before it exited closes in order. */
+	if (!registry.stopping)
+		take_member_commands(app, member->contexts);
 	uint32_t contexts = app_members_remove(&app->members, member);
+	struct app_copies copies = member->copies;
+
+	member->copies = (struct app_copies){ 0 };
 	log_info("app %u (pid %d): %s; disconnecting (contexts 0x%x, %u "
 		 "members left)", app->id, (int)member->pid, reason, contexts,
 		 app->members.count);
@@ -355,6 +413,7 @@ member_disconnect(struct app_member *member, const char *why, ...)
 		app_gone(app);
 	else
 		retire_contexts(app, contexts);
+	drop_copies(app, &copies);
 }
 
 /* Refuse a request and hang up; false (for the message handlers). */
@@ -484,6 +543,173 @@ static bool handle_join(struct service *svc, struct app_member *member,
 }
 
 /* ------------------------------------------------------------------ */
+/* FORK, CHILD, FORGET                                                 */
+
+static void on_member_socket(struct service *svc, int fd, uint32_t events,
+			     void *arg);
+
+/* What the child's end must be: the kind of socket members talk on. */
+static bool is_unix_stream(int fd)
+{
+	int domain, type;
+	socklen_t len = sizeof(int);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) != 0)
+		return false;
+	len = sizeof(int);
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0)
+		return false;
+	return domain == AF_UNIX && type == SOCK_STREAM;
+}
+
+/* A member of parent's application on sock, for parent's child: NULL
+ * with *err set if there is none (sock is closed then). */
+static struct app_member *child_member(struct app_member *parent, int sock,
+				       int *err)
+{
+	struct app *app = parent->app;
+	struct app_member *child = calloc(1, sizeof(*child));
+
+	*err = -ENOMEM;
+	if (child == NULL || fcntl(sock, F_SETFL, O_NONBLOCK) != 0)
+		goto fail;
+	/* Its own pid comes with CHILD. */
+	*child = (struct app_member){ .sock = sock, .pid = parent->pid,
+				      .uid = parent->uid, .app = app,
+				      .rx_fd = -1, .naming_copies = true };
+	*err = app_members_add(&app->members, child);
+	if (*err != 0)
+		goto fail;
+	*err = sp_loop_add_fd(sock, on_member_socket, child);
+	if (*err != 0) {
+		app_members_remove(&app->members, child);
+		goto fail;
+	}
+	connection_link(child);
+	return child;
+fail:
+	close(sock);
+	free(child);
+	return NULL;
+}
+
+/* parent is about to fork: its child's end of a socket pair becomes a
+ * member holding copies of parent's connections, and parent waits for
+ * JOINED, so that the copies are those of the moment of the fork.  A
+ * failure is answered with ERROR: the child then joins by itself later,
+ * without copies. */
+static bool handle_fork(struct service *svc, struct app_member *parent)
+{
+	struct app *app = parent->app;
+	int sock = parent->rx_fd;
+	int err = -EINVAL;
+
+	parent->rx_fd = -1;
+	if (app == NULL) {
+		if (sock >= 0)
+			close(sock);
+		return reject(parent, -EPROTO, "sent FORK before HELLO or JOIN");
+	}
+	struct app_member *child = NULL;
+	if (sock >= 0 && is_unix_stream(sock))
+		child = child_member(parent, sock, &err);
+	else if (sock >= 0)
+		close(sock);
+	if (child == NULL) {
+		log_warn("app %u (pid %d): no member for its child: %s", app->id,
+			 (int)parent->pid, strerror(-err));
+		if (send_error(parent->sock, err) == 0)
+			return true;
+		member_disconnect(parent, "does not read its socket");
+		return false;
+	}
+	/* What the parent queued before it forked (a CLOSE, a SHUTDOWN) is
+	 * its own doing: before the child's copies and commands. */
+	take_member_commands(app, parent->contexts);
+	tcp_copies_fork(app, parent->contexts, &parent->copies, &child->copies);
+	log_info("app %u: pid %d forks (%u members)", app->id,
+		 (int)parent->pid, app->members.count);
+
+	struct tas_reg_msg joined = {
+		.type = TAS_REG_JOINED,
+		.abi_version = TAS_SHM_ABI_VERSION,
+		.region_size = app->region.size,
+		.num_fp_cores = fp_core_count(svc),
+		.app_id = app->id,
+	};
+	err = send_message(parent->sock, &joined, NULL, 0);
+	if (err != 0) {
+		member_disconnect(parent, "cannot send JOINED: %s",
+				  strerror(-err));
+		return false;
+	}
+	return true;
+}
+
+/* A forked child names a copy it keeps: its parent knew the connection
+ * and had not closed it. */
+static bool handle_keep(struct app_member *member,
+			const struct tas_reg_msg *msg)
+{
+	if (!member->naming_copies)
+		return reject(member, -EPROTO, "sent KEEP, not being forked");
+	/* Without room the copy goes at CHILD: the connection may close
+	 * before this process uses it, which is what it is told then. */
+	(void)app_copies_add(&member->keeping, msg->flow_id, msg->flow_gen);
+	return true;
+}
+
+/* A forked child names itself, after the copies it keeps: the others go
+ * (connections its parent had not been told of yet, or had closed). */
+static bool handle_child(struct app_member *member,
+			 const struct tas_reg_msg *msg)
+{
+	struct app *app = member->app;
+	struct app_copies dropped = { 0 };
+
+	if (!member->naming_copies)
+		return reject(member, -EPROTO, "sent CHILD, not being forked");
+	member->naming_copies = false;
+	if (app_copies_retain(&member->copies, &member->keeping, &dropped) != 0)
+		log_warn("app %u: out of memory; some copies of connections "
+			 "stay with pid %d", app->id, (int)msg->pid);
+	app_copies_free(&member->keeping);
+	for (uint32_t i = 0; i < dropped.count; i++)
+		tcp_copies_drop(app, dropped.refs[i].flow_id,
+				dropped.refs[i].flow_gen);
+	app_copies_free(&dropped);
+
+	pid_t parent = member->pid;
+	if (msg->pid > 0)
+		member->pid = msg->pid;
+	log_info("app %u: pid %d uid %u joined (%u members; forked from pid "
+		 "%d, %u copies of connections)", app->id, (int)member->pid,
+		 (unsigned)member->uid, app->members.count, (int)parent,
+		 member->copies.count);
+	return true;
+}
+
+/* The process closed its copy of a connection it never adopted. */
+static bool handle_forget(struct app_member *member,
+			  const struct tas_reg_msg *msg)
+{
+	if (member->app == NULL)
+		return reject(member, -EPROTO, "sent FORGET before joining");
+	if (app_copies_remove(&member->copies, msg->flow_id, msg->flow_gen))
+		tcp_copies_drop(member->app, msg->flow_id, msg->flow_gen);
+	return true;
+}
+
+bool app_copy_take(struct app *app, uint16_t ctx_id, uint32_t flow_id,
+		   uint32_t flow_gen)
+{
+	struct app_member *owner = app_members_owner(&app->members, ctx_id);
+
+	return owner != NULL &&
+	       app_copies_remove(&owner->copies, flow_id, flow_gen);
+}
+
+/* ------------------------------------------------------------------ */
 /* NEW_CONTEXT / CONTEXT                                               */
 
 static int free_context_id(const struct app *app)
@@ -610,6 +836,14 @@ static bool handle_message(struct service *svc, struct app_member *member,
 		return handle_join(svc, member, msg);
 	case TAS_REG_NEW_CONTEXT:
 		return handle_new_context(member);
+	case TAS_REG_FORK:
+		return handle_fork(svc, member);
+	case TAS_REG_KEEP:
+		return handle_keep(member, msg);
+	case TAS_REG_CHILD:
+		return handle_child(member, msg);
+	case TAS_REG_FORGET:
+		return handle_forget(member, msg);
 	default:
 		return reject(member, -EPROTO, "sent an unknown message");
 	}
@@ -627,6 +861,47 @@ static bool abi_version_known(struct app_member *member)
 	return reject(member, -EPROTONOSUPPORT, "wrong ABI version");
 }
 
+/* Keep the first descriptor that came with the message being received
+ * (FORK's socket); any other is closed. */
+static void take_descriptors(struct app_member *member, struct msghdr *hdr)
+{
+	for (struct cmsghdr *cmsg = CMSG_FIRSTHDR(hdr); cmsg != NULL;
+	     cmsg = CMSG_NXTHDR(hdr, cmsg)) {
+		if (cmsg->cmsg_level != SOL_SOCKET || cmsg->cmsg_type != SCM_RIGHTS)
+			continue;
+		unsigned n = (unsigned)((cmsg->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+		for (unsigned i = 0; i < n; i++) {
+			int fd;
+
+			memcpy(&fd, CMSG_DATA(cmsg) + i * sizeof(int), sizeof(fd));
+			if (member->rx_fd < 0)
+				member->rx_fd = fd;
+			else
+				close(fd);
+		}
+	}
+}
+
+static ssize_t receive_part(struct app_member *member, int fd)
+{
+	union {
+		char buf[CMSG_SPACE(WELCOME_FDS * sizeof(int))];
+		struct cmsghdr align;
+	} control;
+	struct iovec iov = {
+		.iov_base = (uint8_t *)&member->rx_msg + member->rx_len,
+		.iov_len = sizeof(member->rx_msg) - member->rx_len,
+	};
+	struct msghdr hdr = { .msg_iov = &iov, .msg_iovlen = 1,
+			      .msg_control = control.buf,
+			      .msg_controllen = sizeof(control.buf) };
+	ssize_t n = recvmsg(fd, &hdr, MSG_CMSG_CLOEXEC);
+
+	if (n > 0)
+		take_descriptors(member, &hdr);
+	return n;
+}
+
 static void on_member_socket(struct service *svc, int fd, uint32_t events,
 			     void *arg)
 {
@@ -634,9 +909,7 @@ static void on_member_socket(struct service *svc, int fd, uint32_t events,
 
 	(void)events; /* HUP and errors show up as recv() results */
 	for (;;) {
-		uint8_t *into = (uint8_t *)&member->rx_msg + member->rx_len;
-		ssize_t n = recv(fd, into, sizeof(member->rx_msg) - member->rx_len,
-				 0);
+		ssize_t n = receive_part(member, fd);
 
 		if (n > 0) {
 			member->rx_len += (size_t)n;
@@ -644,6 +917,12 @@ static void on_member_socket(struct service *svc, int fd, uint32_t events,
 				return;
 			if (member->rx_len == sizeof(member->rx_msg)) {
 				member->rx_len = 0;
+				/* Only FORK comes with a descriptor. */
+				if (member->rx_msg.type != TAS_REG_FORK &&
+				    member->rx_fd >= 0) {
+					close(member->rx_fd);
+					member->rx_fd = -1;
+				}
 				if (!handle_message(svc, member, &member->rx_msg))
 					return;
 			}
@@ -698,6 +977,7 @@ static void accept_connection(struct service *svc, int sock)
 	member->sock = sock;
 	member->pid = cred.pid;
 	member->uid = cred.uid;
+	member->rx_fd = -1;
 	if (sp_loop_add_fd(sock, on_member_socket, member) != 0) {
 		log_warn("cannot watch the socket of pid %d", (int)cred.pid);
 		close(sock);
@@ -816,18 +1096,8 @@ static bool drain_commands(struct service *svc, struct app *app,
 			   uint16_t ctx_id)
 {
 	struct app_context *ctx = &app->contexts[ctx_id];
-	struct tas_app_cmd cmds[CMD_BURST];
-	unsigned handled = 0;
+	unsigned handled = take_commands(svc, app, ctx_id);
 
-	while (handled < CMD_QUOTA) {
-		unsigned n = shm_ring_dequeue_burst(&ctx->sp_cmd, cmds, CMD_BURST);
-
-		for (unsigned i = 0; i < n; i++)
-			tcp_app_command(svc, app, ctx_id, &cmds[i]);
-		handled += n;
-		if (n < CMD_BURST)
-			break;
-	}
 	if (ctx->sp_cmd.corrupt) {
 		context_owner_disconnect(app, ctx_id,
 					 "corrupted the command ring of context %u",

@@ -31,6 +31,11 @@ uint16_t app_id(const struct app *app);
 uint8_t *app_region_base(const struct app *app);
 bool app_context_valid(const struct app *app, uint16_t ctx_id);
 
+/* The member owning context ctx_id gives up its copy of the flow (it
+ * adopted it, tcp_copies.h): true if it held one. */
+bool app_copy_take(struct app *app, uint16_t ctx_id, uint32_t flow_id,
+		   uint32_t flow_gen);
+
 /* One rx+tx buffer pair in the app's region: offsets relative to the
  * region base.  0 or -ENOMEM. */
 int app_buffers_alloc(struct app *app, uint64_t *rx_offset,

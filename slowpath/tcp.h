@@ -32,19 +32,22 @@ uint64_t tcp_timers_run(struct service *svc, uint64_t now_us);
 void tcp_app_command(struct service *svc, struct app *app, uint16_t ctx_id,
 		     const struct tas_app_cmd *cmd);
 
-/* The application is gone: reset its flows, close its listeners.  Buffers
- * are released through app_buffers_free before this returns or through
- * deferred work that keeps the app alive (see app_registry.c). */
+/* The application is gone: reset its flows (those it had closed finish
+ * closing), close its listeners.  Buffers are released through
+ * app_buffers_free before this returns or through deferred work that
+ * keeps the app alive (see app_registry.c). */
 void tcp_app_gone(struct service *svc, struct app *app);
 
 /* A member process of the application is gone, the application lives on:
  * reset the flows of the contexts in the set contexts (bit c: context c)
- * and drop their accept requests; the listeners stay the application's. */
+ * and drop their accept requests; the listeners stay the application's.
+ * Flows the process had closed finish closing, those other processes
+ * hold copies of stay open for them (tcp_copies.h). */
 void tcp_app_contexts_gone(struct service *svc, struct app *app,
 			   uint32_t contexts);
 
-/* Whether a flow announced to context ctx_id of app is still in the fast
- * path (its core might still send that context events). */
+/* Whether a flow ever announced or adopted to context ctx_id of app is
+ * still in the fast path (its core might still send that context events). */
 bool tcp_app_context_busy(const struct app *app, uint16_t ctx_id);
 
 /* Service stopping: send RST on every connection. */

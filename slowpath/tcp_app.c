@@ -1,9 +1,11 @@
 /*
  * Application commands on the slow-path ring (listen, accept, connect,
- * shutdown, close, abort) and the clean-up when an application or the
- * service goes away.  Orderly close follows RFC 9293 section 3.6; abort
- * and unread data at close follow RFC 9293 section 3.10.4 ("ABORT Call")
- * and RFC 2525 section 2.17 (reset when data is lost at close).
+ * shutdown, close, abort, adopt) and the clean-up when an application, a
+ * member process of it, or the service goes away.  Orderly close follows
+ * RFC 9293 section 3.6; abort and unread data at close follow RFC 9293
+ * section 3.10.4 ("ABORT Call") and RFC 2525 section 2.17 (reset when
+ * data is lost at close).  A connection other processes hold copies of
+ * (fork) is closed when the last copy goes (tcp_copies.h).
  *
  * Every field of a command comes from application memory and is checked
  * before use; a bad command gets TAS_EVT_ERROR and changes nothing.
@@ -15,6 +17,7 @@
 #include "tcp.h"
 #include "tcp_conn.h"
 #include "tcp_connect.h"
+#include "tcp_copies.h"
 #include "tcp_deliver.h"
 #include "tcp_listen.h"
 #include "tcp_output.h"
@@ -78,7 +81,7 @@ static int32_t shutdown_flow(struct tcp_conn *conn, uint32_t how)
 /* CLOSE: the application is done with the flow.  The FIN goes out after
  * the data; CLOSED follows once both FINs are exchanged (tcp_timers.c
  * resets the connection if data keeps arriving that nobody will read). */
-static void close_flow(struct tcp_conn *conn)
+void tcp_app_close_flow(struct tcp_conn *conn)
 {
 	conn->app_done = true;
 	conn->app_closed_us = fp_now_us();
@@ -91,7 +94,7 @@ static void close_flow(struct tcp_conn *conn)
 }
 
 /* ABORT: RST to the peer, CLOSED once the fast path let go. */
-static void abort_flow(struct tcp_conn *conn)
+void tcp_app_abort_flow(struct tcp_conn *conn)
 {
 	conn->app_done = true;
 	if (conn->installed && !tcp_state_is_finished(conn->state))
@@ -110,6 +113,16 @@ static void flow_command(struct app *app, uint16_t ctx_id,
 		command_error(app, ctx_id, cmd, status);
 		return;
 	}
+	if (cmd->type == TAS_CMD_ADOPT) {
+		status = tcp_copies_adopt(app, ctx_id, conn, cmd->cookie);
+		if (status != 0)
+			command_error(app, ctx_id, cmd, status);
+		return;
+	}
+	/* Adopted by another context (fork): the old one learns it from
+	 * TAS_EVT_LEFT; what it sent before that is not its to do. */
+	if (conn->ctx_id != ctx_id)
+		return;
 	switch (cmd->type) {
 	case TAS_CMD_SHUTDOWN:
 		status = shutdown_flow(conn, cmd->value);
@@ -117,10 +130,12 @@ static void flow_command(struct app *app, uint16_t ctx_id,
 			command_error(app, ctx_id, cmd, status);
 		break;
 	case TAS_CMD_CLOSE:
-		close_flow(conn);
+		if (!tcp_copies_release(conn, false))
+			tcp_app_close_flow(conn);
 		break;
 	case TAS_CMD_ABORT:
-		abort_flow(conn);
+		if (!tcp_copies_release(conn, true))
+			tcp_app_abort_flow(conn);
 		break;
 	}
 }
@@ -145,6 +160,7 @@ void tcp_app_command(struct service *svc, struct app *app, uint16_t ctx_id,
 	case TAS_CMD_SHUTDOWN:
 	case TAS_CMD_CLOSE:
 	case TAS_CMD_ABORT:
+	case TAS_CMD_ADOPT:
 		flow_command(app, ctx_id, cmd);
 		break;
 	default:
@@ -153,15 +169,22 @@ void tcp_app_command(struct service *svc, struct app *app, uint16_t ctx_id,
 }
 
 /* Nobody is left to tell about conn: it goes, with a RST to a peer that
- * knows it. */
+ * knows it.  One the application had closed in order finishes closing
+ * (FIN after the data), as Linux's orphaned sockets do: a process may
+ * close and exit at once. */
 static void abandon(struct tcp_conn *conn)
 {
+	bool closing = conn->app_done && !conn->rst_on_remove &&
+		       conn->state != TCP_CLOSED && conn->state != TCP_SYN_SENT;
+
 	conn->app_gone = true;
 	conn->app_done = true;
+	if (closing)
+		return;
 	if (conn->state == TCP_SYN_SENT)
 		tcp_conn_drop(conn, false);
 	else
-		abort_flow(conn);
+		tcp_app_abort_flow(conn);
 }
 
 /* The context a connection's events go to is set by a connect, or by the
@@ -193,7 +216,11 @@ void tcp_app_contexts_gone(struct service *svc, struct app *app,
 	tcp_deliver_forget(app, contexts);
 	for (uint32_t i = tcp_sp.active_count; i-- > 0;) {
 		struct tcp_conn *conn = tcp_conn_of(tcp_sp.active[i]);
-		if (conn->app == app && in_contexts(conn, contexts))
+		if (conn->app != app || !in_contexts(conn, contexts))
+			continue;
+		/* As an exit closes a process's descriptors: the copies other
+		 * processes hold keep the connection open. */
+		if (!conn->owner_released && !tcp_copies_release(conn, false))
 			abandon(conn);
 	}
 }
@@ -202,8 +229,8 @@ bool tcp_app_context_busy(const struct app *app, uint16_t ctx_id)
 {
 	for (uint32_t i = 0; i < tcp_sp.active_count; i++) {
 		const struct tcp_conn *conn = tcp_conn_of(tcp_sp.active[i]);
-		if (conn->app == app && conn->announced &&
-		    conn->ctx_id == ctx_id && (conn->installed || conn->removing))
+		if (conn->app == app && (conn->contexts_seen & (1u << ctx_id)) &&
+		    (conn->installed || conn->removing))
 			return true;
 	}
 	return false;

@@ -279,6 +279,7 @@ void tcp_conn_announce(struct tcp_conn *conn, uint16_t ctx_id,
 	};
 
 	conn->ctx_id = ctx_id;
+	conn->contexts_seen |= 1u << ctx_id;
 	conn->announced = true;
 	tcp_send_command(tcp_conn_core(conn), &cmd);
 }

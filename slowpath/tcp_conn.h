@@ -58,6 +58,9 @@ struct tcp_conn {
 	bool in_ready_list;   /* established, waiting for an accept */
 	bool arp_waiting;     /* SYN-SENT, next hop not resolved yet */
 	bool has_buffers;
+	bool owner_released;  /* the owner let go while copies were held */
+	bool release_abort;   /* ... with ABORT: RST when the last goes */
+	uint32_t copies;      /* member processes holding a copy (fork) */
 
 	uint32_t flow_id;
 	uint32_t hash;        /* flow_key_hash(&key) */
@@ -67,6 +70,8 @@ struct tcp_conn {
 	struct app *app;      /* owner; NULL once gone and nothing to free */
 	uint16_t app_id;
 	uint16_t ctx_id;      /* context receiving this flow's events */
+	uint32_t contexts_seen; /* bit c: announced or adopted to context c
+				 * (a core may still send c events) */
 	uint64_t cookie;      /* of the CONNECT */
 	int32_t close_status; /* reported with CLOSED */
 	uint64_t rx_buf_offset;
@@ -222,6 +227,13 @@ bool tcp_conn_redirect(struct tcp_conn *conn, struct rte_mbuf *m);
 
 /* A command to the core owning the connection (tcp_deliver.h). */
 void tcp_conn_command(struct tcp_conn *conn, uint32_t type);
+
+/* tcp_app.c: the application is done with the connection: CLOSE (FIN
+ * after the data, CLOSED once both FINs are through) or ABORT (RST).
+ * Also run when the last copy of a connection its owner let go goes
+ * (tcp_copies.h). */
+void tcp_app_close_flow(struct tcp_conn *conn);
+void tcp_app_abort_flow(struct tcp_conn *conn);
 
 /* The connection was installed: start its RTO and congestion-control
  * state (tcp_timers.c). */

@@ -101,12 +101,14 @@ static void persist(struct tcp_conn *conn, bool window_closed, uint64_t now_us)
 	conn->persist_us = now_us + conn->persist_backoff_us;
 }
 
-/* After CLOSE: data nobody will read, or a peer that never sends its FIN. */
+/* After CLOSE (also once the application is gone, tcp_app.c abandon):
+ * data nobody will read, or a peer that never sends its FIN.  An aborted
+ * or reset connection (CLOSED) is on its way out already. */
 static bool closed_flow_expired(struct tcp_conn *conn, uint64_t now_us)
 {
 	const struct flow_state *flow = tcp_flow_of(conn);
 
-	if (!conn->app_done || conn->app_gone)
+	if (!conn->app_done || conn->state == TCP_CLOSED)
 		return false;
 	if (now_us - conn->app_closed_us >= TCP_CLOSE_UNREAD_DELAY_US &&
 	    flow_read32(&flow->rx_avail) != flow->rx_buf_size) {

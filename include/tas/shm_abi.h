@@ -31,7 +31,7 @@
 #include <stdint.h>
 
 #define TAS_SHM_MAGIC 0x74617331u /* "tas1" */
-#define TAS_SHM_ABI_VERSION 2u
+#define TAS_SHM_ABI_VERSION 3u
 
 /* Limits fixed by the ABI. */
 #define TAS_MAX_FP_CORES 16u
@@ -60,6 +60,13 @@ enum tas_app_cmd_type {
 	TAS_CMD_CLOSE = 20,     /* flow; after TAS_EV_CLOSED the id is gone */
 	TAS_CMD_ABORT = 21,     /* flow; send RST and free */
 	TAS_CMD_LISTEN_CLOSE = 22, /* listener id */
+	/* flow, flow_gen, cookie: move an established flow of this
+	 * application that another context holds (a process inherited it
+	 * across fork()) to this context.  Answered with TAS_EVT_ADOPTED
+	 * from the flow's core, or TAS_EVT_ERROR: -EBADF (no such flow of
+	 * this application, or closed), -EALREADY (this context's already),
+	 * -ENOTCONN (reset, or no longer in the fast path). */
+	TAS_CMD_ADOPT = 23,
 };
 
 #define TAS_SHUT_RD 1u
@@ -90,6 +97,16 @@ enum tas_app_event_type {
 	 * event of the flow; value = bytes already in the rx buffer. */
 	TAS_EVT_ACCEPTED = 4,     /* new flow; cookie of the ACCEPT command */
 	TAS_EVT_CONNECTED = 5,    /* flow described; status 0 */
+	/* TAS_CMD_ADOPT done: the flow is this context's from here on; cookie
+	 * of the ADOPT, the buffers described, and the fast path's view of
+	 * them (rx_pos, tx_head, tx_unacked, flags; value = bytes received
+	 * and not released, from rx_pos).  Precedes every later event of the
+	 * flow here, as ACCEPTED does. */
+	TAS_EVT_ADOPTED = 6,
+	/* The flow was adopted by another context: after every earlier event
+	 * of the flow here, and the last one.  Its commands from here are
+	 * ignored from now on. */
+	TAS_EVT_LEFT = 7,
 
 	/* From the slow path. */
 	TAS_EVT_LISTEN_DONE = 16, /* status; flow_id = listener id */
@@ -99,8 +116,13 @@ enum tas_app_event_type {
 	TAS_EVT_ERROR = 22,       /* status = -errno; command rejected */
 };
 
+/* tas_app_event.flags of TAS_EVT_ADOPTED. */
+#define TAS_EVF_RX_FIN 1u  /* the peer's FIN follows the value bytes: EOF */
+#define TAS_EVF_TX_FIN 2u  /* our FIN was asked for: nothing more to send */
+
 /* 64 bytes.  Fast-path events carry flow_id, flow_gen and value only; the
- * application maps flow ids to its own connection objects. */
+ * application maps flow ids to its own connection objects.  Buffers lie
+ * in the first 4 GiB of the region (the service keeps 32-bit offsets). */
 struct tas_app_event {
 	uint16_t type;       /* enum tas_app_event_type */
 	uint16_t fp_core;    /* fast-path core that owns the flow */
@@ -109,15 +131,29 @@ struct tas_app_event {
 	uint32_t flow_gen;
 	uint64_t cookie;     /* of the command that caused a slow-path event */
 	uint32_t value;      /* byte count */
+	uint32_t flags;      /* TAS_EVF_* (ADOPTED) */
+	/* Flow description (ACCEPTED, CONNECTED, ADOPTED). */
+	uint32_t rx_buf_offset;
 	uint32_t rx_buf_size;
-	/* Flow description (ACCEPTED, CONNECTED). */
-	uint64_t rx_buf_offset;
-	uint64_t tx_buf_offset;
+	uint32_t tx_buf_offset;
 	uint32_t tx_buf_size;
-	uint32_t local_ip;   /* network byte order */
-	uint32_t remote_ip;  /* network byte order */
-	uint16_t local_port; /* network byte order */
-	uint16_t remote_port;/* network byte order */
+	union {
+		/* ACCEPTED, CONNECTED: the connection's addresses. */
+		struct {
+			uint32_t local_ip;   /* network byte order */
+			uint32_t remote_ip;  /* network byte order */
+			uint16_t local_port; /* network byte order */
+			uint16_t remote_port;/* network byte order */
+		};
+		/* ADOPTED: where the buffers stand (the adopter knows the
+		 * addresses: flow id and generation name one connection). */
+		struct {
+			uint32_t rx_pos;     /* first byte not released */
+			uint32_t tx_head;    /* where the next byte is written */
+			uint32_t tx_unacked; /* committed, not acknowledged */
+		};
+	};
+	uint32_t reserved;
 };
 
 /* ------------------------------------------------------------------ */
@@ -161,6 +197,12 @@ struct tas_shm_header {
 
 static_assert(sizeof(struct tas_app_cmd) == 32, "tas_app_cmd ABI size");
 static_assert(sizeof(struct tas_app_event) == 64, "tas_app_event ABI size");
+static_assert(offsetof(struct tas_app_event, rx_buf_offset) == 32 &&
+		      offsetof(struct tas_app_event, local_ip) == 48 &&
+		      offsetof(struct tas_app_event, rx_pos) == 48 &&
+		      offsetof(struct tas_app_event, tx_unacked) == 56 &&
+		      offsetof(struct tas_app_event, reserved) == 60,
+	      "tas_app_event layout");
 static_assert(sizeof(struct tas_shm_context) ==
 		      8 + 16 * TAS_RINGS_PER_DIRECTION + 8 +
 			      4 * TAS_MAX_FP_CORES + 64,
@@ -177,12 +219,28 @@ static_assert(sizeof(struct tas_shm_header) == 4096, "tas_shm_header size");
 
 /*
  * A process forked from a registered one shares its region but not its
- * registration: it joins the same application with TAS_REG_JOIN on a
- * connection of its own, presenting the application's id and the secret
- * join_token of WELCOME.  The service then treats that connection as
- * another member process of the application: it creates contexts, and its
- * EOF ends only that member's contexts (and resets their flows).  The
- * application, its region and its listeners live while any member does.
+ * registration.  Before fork() libtas makes the child a member of the
+ * application with TAS_REG_FORK: it hands the service one end of a new
+ * socket pair, which the child inherits and the parent then closes.  The
+ * service treats that socket as another member process of the
+ * application: it creates contexts, and its EOF ends only that member's
+ * contexts (and resets their flows).  The application, its region and its
+ * listeners live while any member does.
+ *
+ * Like the child's descriptors, the new member holds a *copy* of every
+ * connection the forking member has (those of its contexts and the copies
+ * it holds itself).  The child's first messages name the copies it keeps
+ * (TAS_REG_KEEP, one each), then TAS_REG_CHILD ends the list: the other
+ * copies go (connections its parent had not been told of, or had closed).
+ * A connection whose owner closes or aborts it stays open while copies
+ * are held, and closes (or aborts) when the last goes; a holder may take
+ * the connection over (TAS_CMD_ADOPT).  A copy goes with TAS_REG_FORGET,
+ * an adoption, or its holder's EOF.
+ *
+ * A forked process without a member of its own (TAS_REG_FORK failed)
+ * joins with TAS_REG_JOIN on a connection of its own, presenting the
+ * application's id and the secret join_token of WELCOME; it holds no
+ * copies.
  */
 enum tas_reg_msg_type {
 	TAS_REG_HELLO = 1,       /* app -> service: register */
@@ -194,12 +252,21 @@ enum tas_reg_msg_type {
 	TAS_REG_CONTEXT = 4,     /* service -> app; fd: the context's eventfd */
 	TAS_REG_ERROR = 5,       /* service -> app; status = -errno */
 	TAS_REG_JOIN = 6,        /* app -> service: app_id, join_token */
-	TAS_REG_JOINED = 7,      /* service -> app; app_id, region_size,
-				  * num_fp_cores; no fds: a forked process
-				  * has inherited the region and doorbells */
+	TAS_REG_JOINED = 7,      /* service -> app, answers JOIN and FORK;
+				  * app_id, region_size, num_fp_cores; no
+				  * fds: a forked process has inherited the
+				  * region and doorbells */
+	TAS_REG_FORK = 8,        /* app -> service; fd: the child's end of an
+				  * AF_UNIX stream socket pair */
+	TAS_REG_KEEP = 9,        /* child -> service, no answer, before CHILD:
+				  * flow_id, flow_gen: a copy it keeps */
+	TAS_REG_CHILD = 10,      /* child -> service, no answer: pid; the
+				  * copies not kept go */
+	TAS_REG_FORGET = 11,     /* app -> service, no answer: flow_id,
+				  * flow_gen: this process's copy goes */
 };
 
-/* 40 bytes, both directions.  abi_version stays the second field in every
+/* 56 bytes, both directions.  abi_version stays the second field in every
  * version, so a peer speaking another one is told so whatever the size of
  * its messages. */
 struct tas_reg_msg {
@@ -211,12 +278,18 @@ struct tas_reg_msg {
 	uint32_t num_fp_cores;   /* TAS_REG_WELCOME, TAS_REG_JOINED */
 	uint32_t app_id;         /* TAS_REG_WELCOME, TAS_REG_JOIN(ED) */
 	uint64_t join_token;     /* TAS_REG_WELCOME, TAS_REG_JOIN */
+	uint32_t flow_id;        /* TAS_REG_KEEP, TAS_REG_FORGET */
+	uint32_t flow_gen;       /* TAS_REG_KEEP, TAS_REG_FORGET */
+	int32_t pid;             /* TAS_REG_CHILD */
+	uint32_t reserved;
 };
 
-static_assert(sizeof(struct tas_reg_msg) == 40, "tas_reg_msg ABI size");
+static_assert(sizeof(struct tas_reg_msg) == 56, "tas_reg_msg ABI size");
 static_assert(offsetof(struct tas_reg_msg, abi_version) == 4,
 	      "tas_reg_msg: abi_version is always at offset 4");
-static_assert(offsetof(struct tas_reg_msg, join_token) == 32,
-	      "tas_reg_msg: join_token offset");
+static_assert(offsetof(struct tas_reg_msg, join_token) == 32 &&
+		      offsetof(struct tas_reg_msg, flow_id) == 40 &&
+		      offsetof(struct tas_reg_msg, pid) == 48,
+	      "tas_reg_msg layout");
 
 #endif /* TAS_SHM_ABI_H */

@@ -16,26 +16,40 @@
  *
  * Errors are returned as negative errno values.
  *
- * Processes (fork).  Every context, connection and listener a forked
- * child inherits stays its parent's.  The child's first
- * tas_context_create() joins the parent's application with a
- * registration of its own (a grandchild's likewise); its contexts are its
- * own from then on.  When a process of the application exits, the service
- * resets the connections of its contexts; the application, its listeners
- * and the other processes' connections live on until the last one exits.
+ * Processes (fork).  A forked child is a member of its parent's
+ * application from the fork on (libtas registers it before fork()
+ * returns); its first tas_context_create() gives it a context of its own
+ * (a grandchild's likewise).  Every context, connection and listener the
+ * child inherits stays its parent's, but the child holds a *copy* of each
+ * connection, as it holds a copy of a descriptor: a connection that its
+ * owner closes or aborts stays open while copies are held, and closes
+ * (or aborts) when the last goes.  A copy goes when its process forgets
+ * it (tas_close/tas_abort on it), adopts it, or exits.
  * With what it inherited the child may only:
+ *   - take an inherited connection over: tas_conn_adopt() moves it to a
+ *     context of the child, with its data (what arrived and was not
+ *     released, what was committed and not acknowledged, end of file),
+ *     and the process that had it gets TAS_EV_LEFT: the last adopter
+ *     wins.  A connection may move again (to a grandchild);
  *   - accept on an inherited listener through its own context (the
  *     listener must have been up, TAS_EV_LISTENING, at the fork; accepted
  *     connections arrive on that context);
  *   - tas_listener_close() an inherited listener (any ctx, even NULL) and
- *     tas_close()/tas_abort() an inherited connection: these free the
- *     child's copy only and send nothing; the parent's stay open;
+ *     tas_close()/tas_abort() an inherited connection: these forget the
+ *     child's copy and send nothing else; the parent's stay open;
  *   - read or set user data and addresses (local memory).
  * Every other call on an inherited context or connection fails with
- * -EBADF (those returning a size return 0).  tas_context_create() fails
- * with ESRCH if every other process of the application has exited before
- * the child joins.  tas_init() in a child is -EALREADY; after tas_fini()
- * it registers a new application.
+ * -EBADF (those returning a size return 0).  When a process exits, the
+ * service resets the connections of its contexts of which no other
+ * process holds a copy; the application and its listeners live on until
+ * the last process exits.  Two processes using one connection at once is
+ * not supported: the one that adopted it last has it; what the other sent
+ * after the fork and before TAS_EV_LEFT may be lost, and what it read may
+ * be read again by the adopter.  tas_context_create() in a child whose
+ * registration at the fork failed joins the application then, with no
+ * copies, or fails with ESRCH if every other process of the application
+ * has exited meanwhile.  tas_init() in a child is -EALREADY; after
+ * tas_fini() it registers a new application.
  */
 #ifndef TAS_TAS_H
 #define TAS_TAS_H
@@ -63,6 +77,11 @@ enum tas_event_type {
 	TAS_EV_CLOSED,        /* conn fully released by the service; the
 				 conn pointer is invalid after this event */
 	TAS_EV_ERROR,         /* asynchronous failure (status) */
+	TAS_EV_ADOPTED,       /* tas_conn_adopt completed (status; 0: conn is
+				 ctx's now; else TAS_EV_CLOSED follows) */
+	TAS_EV_LEFT,          /* conn was adopted by another process: the last
+				 event of conn here; the conn pointer is
+				 invalid after it, as after TAS_EV_CLOSED */
 };
 
 struct tas_event {
@@ -92,6 +111,12 @@ struct tas_context *tas_context_create(void);
 int tas_listen(struct tas_context *ctx, uint16_t local_port, uint32_t backlog,
 	       void *user_data, struct tas_listener **out);
 
+/* As tas_listen, for connections from this host only (a listener bound to
+ * loopback): to others the port is closed. */
+int tas_listen_local(struct tas_context *ctx, uint16_t local_port,
+		     uint32_t backlog, void *user_data,
+		     struct tas_listener **out);
+
 /* Ask for one connection from the listener's backlog.  Completion:
  * TAS_EV_ACCEPTED on ctx carrying a new conn whose user_data is the
  * user_data given here.  Several accepts may be outstanding.  ctx may be
@@ -110,12 +135,6 @@ int tas_listener_close(struct tas_context *ctx, struct tas_listener *listener);
  * e.g. -ECONNREFUSED, -ETIMEDOUT. */
 int tas_connect(struct tas_context *ctx, uint32_t remote_ip,
 		uint16_t remote_port, void *user_data, struct tas_conn **out);
-
-/* As tas_listen, for connections from this host only (a listener bound to
- * loopback): to others the port is closed. */
-int tas_listen_local(struct tas_context *ctx, uint16_t local_port,
-		     uint32_t backlog, void *user_data,
-		     struct tas_listener **out);
 
 /* Zero-copy receive: point *data at the next contiguous received bytes
  * and return how many there are (0: none yet; the data after a wrap of
@@ -147,11 +166,27 @@ size_t tas_recv_pending(const struct tas_conn *conn);
 /* SHUT_RD, SHUT_WR or SHUT_RDWR, as shutdown(2). */
 int tas_shutdown(struct tas_conn *conn, int how);
 
-/* Orderly close: queued data is sent, then FIN; TAS_EV_CLOSED follows. */
+/* Orderly close: queued data is sent, then FIN; TAS_EV_CLOSED follows
+ * (or TAS_EV_LEFT if another process adopts the connection first).  While
+ * other processes hold copies (fork), the connection stays open for them
+ * and its FIN waits for the last copy to go. */
 int tas_close(struct tas_conn *conn);
 
 /* Abortive close: RST to the peer; TAS_EV_CLOSED follows. */
 int tas_abort(struct tas_conn *conn);
+
+/* Take over conn, inherited across fork(), into ctx (one of this
+ * process's contexts; see "Processes").  Completion: TAS_EV_ADOPTED on
+ * ctx; status 0 and conn is ctx's, carrying on where the process that had
+ * it left off (TAS_EV_DATA, TAS_EV_PEER_CLOSED, TAS_EV_RESET follow as
+ * they apply), or -ENOTCONN (reset, or both ends done), -EBADF (closed
+ * meanwhile), and TAS_EV_CLOSED follows.  Until then data calls on conn
+ * return -EAGAIN (those returning a size 0); tas_close/tas_abort take
+ * effect once it is adopted.  Returns 0, -EALREADY if an adoption of
+ * conn is under way, -EINVAL if conn is not inherited, -ENOTCONN if there
+ * is no connection to take over (still connecting at the fork, or closed
+ * or reset in the parent by then), -EBADF if ctx is inherited, -ENOMEM. */
+int tas_conn_adopt(struct tas_context *ctx, struct tas_conn *conn);
 
 /* Set and read the user data of a connection. */
 void tas_conn_set_user_data(struct tas_conn *conn, void *user_data);

@@ -39,6 +39,8 @@ enum shim_socket_state {
 	SHIM_CONNECTING,
 	SHIM_CONNECTED,   /* also after peer FIN, shutdown or reset */
 	SHIM_INHERITED,   /* a connection of the parent process (fork) */
+	SHIM_ADOPTING,    /* inherited, being taken over (sock_adopt.c) */
+	SHIM_MOVED,       /* adopted by another process: gone from here */
 };
 
 struct shim_socket {
@@ -179,6 +181,18 @@ void sock_want_accepts(struct shim_socket *sock);
  * SHIM_INHERITED, listeners drop the parent's queued connections. */
 void sock_after_fork(void);
 
+/* ---- sock_adopt.c: connections inherited across fork ---- */
+
+/* The program uses or waits for sock: take an inherited connection over.
+ * 0, or -ENOMEM (it stays inherited). */
+int sock_want_adoption(struct shim_socket *sock);
+/* For a call that needs the connection: sock_want_adoption, then wait
+ * until the adoption is done.  0 once sock is no inherited connection
+ * (any more), -EAGAIN (dontwait, or deadline passed), -EBADF (moved to
+ * another process), or shim_wait's error. */
+int sock_adopted(struct shim_socket *sock, bool dontwait,
+		 const struct timespec *deadline);
+
 /* The first queued connection accept() may take (TCP_DEFER_ACCEPT holds
  * back those without data), or NULL. */
 struct shim_socket *sock_first_acceptable(const struct shim_socket *listener);
@@ -188,6 +202,8 @@ void sock_on_listening(struct shim_socket *sock, int status);
 void sock_on_accepted(struct shim_socket *listener, struct tas_conn *conn);
 void sock_on_accept_failed(struct shim_socket *listener);
 void sock_on_connected(struct shim_socket *sock, int status);
+void sock_on_adopted(struct shim_socket *sock, int status);
+void sock_on_moved(struct shim_socket *sock);
 
 /* ---- sock_io.c ---- */
 

@@ -189,6 +189,12 @@ static void dispatch(const struct tas_event *ev)
 	case TAS_EV_CONNECTED:
 		sock_on_connected(sock, ev->status);
 		break;
+	case TAS_EV_ADOPTED:
+		sock_on_adopted(sock, ev->status);
+		break;
+	case TAS_EV_LEFT:
+		sock_on_moved(sock);
+		break;
 	case TAS_EV_DATA:
 		sock->in_events++;
 		/* It may make a deferred accept possible. */
@@ -210,7 +216,8 @@ static void dispatch(const struct tas_event *ev)
 			sock->queued_on->in_events++;
 		break;
 	case TAS_EV_CLOSED:
-		/* Failed connects and resets: libtas frees the conn. */
+		/* Failed connects and adoptions, resets: libtas frees the
+		 * conn. */
 		sock->conn = NULL;
 		break;
 	default:

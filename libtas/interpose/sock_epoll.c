@@ -127,6 +127,8 @@ int sock_epoll_ctl(int epfd, int op, int fd, struct shim_socket *sock,
 		err = add_member(ep, fd, sock, event);
 		if (err == 0 && (event->events & EPOLLIN))
 			sock_want_accepts(sock);
+		if (err == 0)
+			err = sock_want_adoption(sock);
 		return err;
 	case EPOLL_CTL_MOD:
 		if (member == NULL)
@@ -139,7 +141,7 @@ int sock_epoll_ctl(int epfd, int op, int fd, struct shim_socket *sock,
 		member->disabled = false;
 		if (event->events & EPOLLIN)
 			sock_want_accepts(sock);
-		return 0;
+		return sock_want_adoption(sock);
 	case EPOLL_CTL_DEL:
 		if (member == NULL)
 			return -ENOENT;
@@ -203,9 +205,12 @@ int sock_epoll_wait(int epfd, struct epoll_event *events, int maxevents,
 		/* Events first, every time: a program kept busy by one ready
 		 * socket must still see the others change. */
 		shim_pump();
-		for (unsigned i = 0; i < ep->count; i++)
+		for (unsigned i = 0; i < ep->count; i++) {
 			if (ep->members[i].events & EPOLLIN)
 				sock_want_accepts(ep->members[i].sock);
+			/* Without memory it stays inherited, and is not ready. */
+			(void)sock_want_adoption(ep->members[i].sock);
+		}
 		int found = collect(ep, events, maxevents);
 		if (found < maxevents) {
 			int more = REAL(epoll_wait)(epfd, events + found,

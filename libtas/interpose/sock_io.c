@@ -9,6 +9,7 @@
  * nothing is (MSG_WAITALL: until the buffer is full); a connection reset
  * is reported once as ECONNRESET, after which receives see end of file and
  * sends EPIPE (the entry points raise SIGPIPE for it, outside the lock).
+ * A connection inherited across fork() is taken over first (sock_adopt.c).
  */
 #include <errno.h>
 #include <string.h>
@@ -110,8 +111,6 @@ ssize_t sock_recv(struct shim_socket *sock, const struct iovec *iov,
 {
 	if (flags & MSG_OOB)
 		return -EINVAL;
-	if (sock->state == SHIM_INHERITED)
-		return -EBADF;
 	if (sock->state == SHIM_FRESH || sock->state == SHIM_LISTENING)
 		return -ENOTCONN;
 
@@ -124,7 +123,9 @@ ssize_t sock_recv(struct shim_socket *sock, const struct iovec *iov,
 	struct timespec store;
 	const struct timespec *deadline = timeout_deadline(&sock->rcv_timeout, &store);
 
-	int err = wait_while_connecting(sock, dontwait, deadline);
+	int err = sock_adopted(sock, dontwait, deadline);
+	if (err == 0)
+		err = wait_while_connecting(sock, dontwait, deadline);
 	if (err != 0)
 		return err;
 	if (sock->state != SHIM_CONNECTED)
@@ -245,7 +246,9 @@ static ssize_t send_from(struct shim_socket *sock, struct send_source *src,
 	size_t done = 0;
 	bool pumped = false;
 
-	int err = wait_while_connecting(sock, dontwait, deadline);
+	int err = sock_adopted(sock, dontwait, deadline);
+	if (err == 0)
+		err = wait_while_connecting(sock, dontwait, deadline);
 	if (err != 0)
 		return err;
 	if ((err = send_refused(sock)) != 0)
@@ -290,8 +293,6 @@ ssize_t sock_send(struct shim_socket *sock, const struct iovec *iov, int iovcnt,
 {
 	if (flags & MSG_OOB)
 		return -EOPNOTSUPP;
-	if (sock->state == SHIM_INHERITED)
-		return -EBADF;
 
 	/* A reset that came meanwhile is reported now, as Linux does. */
 	shim_pump();
@@ -303,8 +304,6 @@ ssize_t sock_send(struct shim_socket *sock, const struct iovec *iov, int iovcnt,
 ssize_t sock_sendfile(struct shim_socket *sock, int in_fd, off_t *offset,
 		      size_t count)
 {
-	if (sock->state == SHIM_INHERITED)
-		return -EBADF;
 	if (fd_socket(in_fd) != NULL)
 		return -EINVAL;
 	if (offset != NULL && *offset < 0)

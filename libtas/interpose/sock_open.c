@@ -201,14 +201,19 @@ int sock_name(struct shim_socket *sock, struct sockaddr *addr,
 		return -EINVAL;
 
 	struct sockaddr_in sin;
+	bool connected = sock->state == SHIM_CONNECTED ||
+			 sock->state == SHIM_INHERITED ||
+			 sock->state == SHIM_ADOPTING;
+	if (sock->state == SHIM_MOVED)
+		return -EBADF;
 	if (peer) {
-		if (sock->state != SHIM_CONNECTED || sock->reset)
+		if (!connected || sock->reset)
 			return -ENOTCONN;
 		sin = sock->remote_addr;
 	} else {
 		sin = sock->local_addr;
 	}
-	if (sock->loopback && sock->state == SHIM_CONNECTED)
+	if (sock->loopback && connected)
 		sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	memcpy(addr, &sin, *len < sizeof(sin) ? *len : sizeof(sin));
 	*len = sizeof(sin);
@@ -525,8 +530,10 @@ int sock_connect(struct shim_socket *sock, const struct sockaddr *addr,
 		}
 		return -EISCONN;
 	case SHIM_LISTENING:
-		return -EISCONN;
 	case SHIM_INHERITED:
+	case SHIM_ADOPTING:
+		return -EISCONN;
+	case SHIM_MOVED:
 		return -EBADF;
 	case SHIM_FRESH:
 		break;
@@ -562,8 +569,11 @@ int sock_shutdown(struct shim_socket *sock, int how)
 {
 	if (how != SHUT_RD && how != SHUT_WR && how != SHUT_RDWR)
 		return -EINVAL;
-	if (sock->state == SHIM_INHERITED)
-		return -EBADF;
+	/* shutdown does not block on Linux, but an inherited connection must
+	 * be ours before it can be shut down: a round trip to the service. */
+	int err = sock_adopted(sock, false, NULL);
+	if (err != 0)
+		return err;
 	if (sock->state != SHIM_CONNECTED || sock->reset || sock->conn == NULL)
 		return -ENOTCONN;
 
@@ -575,7 +585,7 @@ int sock_shutdown(struct shim_socket *sock, int how)
 	if (how < 0 || (how == SHUT_RD && !rd))
 		return 0;
 
-	int err = tas_shutdown(sock->conn, how);
+	err = tas_shutdown(sock->conn, how);
 	if (err != 0)
 		return err;
 	shim_flush();
@@ -602,7 +612,9 @@ static void drop_accepted(struct shim_socket *listener, bool abort)
 }
 
 /* As Linux: data left unread, or SO_LINGER {1, 0}, resets the connection
- * instead of closing it in order. */
+ * instead of closing it in order.  An inherited connection's close only
+ * forgets this process's copy (the owner's, or the last copy's, decides
+ * how it ends). */
 static void close_connection(struct shim_socket *sock)
 {
 	if (sock->conn == NULL)
@@ -640,9 +652,11 @@ static void release(struct shim_socket *sock)
 	case SHIM_CONNECTING:
 	case SHIM_CONNECTED:
 	case SHIM_INHERITED:
+	case SHIM_ADOPTING:
 		close_connection(sock);
 		break;
 	case SHIM_FRESH:
+	case SHIM_MOVED:
 		break;
 	}
 	socket_free(sock);
@@ -654,23 +668,28 @@ void sock_unref(struct shim_socket *sock)
 		release(sock);
 }
 
-/* The parent's connections are not the child's to use (their events go
- * to the parent's context); listeners are shared, but the accepts
- * outstanding and the connections queued are the parent's.  Queued
- * connections are the only sockets without a descriptor here: no call is
- * in progress in a child that has just been forked. */
+/* The parent's connections are not the child's to use until it takes
+ * them over (their events go to the parent's context; sock_adopt.c);
+ * listeners are shared, but the accepts outstanding and the connections
+ * queued are the parent's: the child forgets its copies of those.
+ * Queued connections are the only sockets without a descriptor here: no
+ * call is in progress in a child that has just been forked. */
 void sock_after_fork(void)
 {
 	for (struct shim_socket *sock = all_sockets; sock != NULL;
 	     sock = sock->all_next) {
 		if (sock->state == SHIM_LISTENING) {
+			for (struct shim_socket *queued = sock->accepted_head;
+			     queued != NULL; queued = queued->accepted_next)
+				close_connection(queued);
 			sock->accepted_head = sock->accepted_tail = NULL;
 			sock->accepted_count = 0;
 			sock->accepts_requested = 0;
 			if (sock->listen_port != NULL)
 				sock->listen_port->inherited = true;
 		} else if (sock->state == SHIM_CONNECTING ||
-			   sock->state == SHIM_CONNECTED) {
+			   sock->state == SHIM_CONNECTED ||
+			   sock->state == SHIM_ADOPTING) {
 			sock->state = SHIM_INHERITED;
 		}
 	}

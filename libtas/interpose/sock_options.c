@@ -79,8 +79,11 @@ static uint8_t tcp_state(const struct shim_socket *sock)
 		if (sock->peer_fin)
 			return sock->wr_shut ? TCP_LAST_ACK : TCP_CLOSE_WAIT;
 		return sock->wr_shut ? TCP_FIN_WAIT1 : TCP_ESTABLISHED;
-	case SHIM_FRESH:
 	case SHIM_INHERITED:
+	case SHIM_ADOPTING:
+		return TCP_ESTABLISHED; /* as far as this process knows */
+	case SHIM_FRESH:
+	case SHIM_MOVED:
 		break;
 	}
 	return TCP_CLOSE;

@@ -29,6 +29,11 @@ uint32_t sock_readiness(const struct shim_socket *sock)
 	case SHIM_FRESH:
 		return mask | WRITABLE | EPOLLHUP;
 	case SHIM_INHERITED:
+	case SHIM_ADOPTING:
+		/* Nothing until it is this process's (sock_adopt.c). */
+		return mask;
+	case SHIM_MOVED:
+		/* poll reports POLLNVAL (tas_revents); epoll has none. */
 		return EPOLLERR | EPOLLHUP;
 	case SHIM_CONNECTED:
 		break;
@@ -48,7 +53,9 @@ uint32_t sock_readiness(const struct shim_socket *sock)
 }
 
 /* Fill revents of the tas sockets in fds; returns how many are ready.
- * Listeners the program waits on get accept requests out. */
+ * Listeners the program waits on get accept requests out, connections
+ * inherited across fork() are taken over.  A connection another process
+ * took over is no valid descriptor here any more: POLLNVAL. */
 static int tas_revents(struct pollfd *fds, nfds_t nfds)
 {
 	int ready = 0;
@@ -59,9 +66,14 @@ static int tas_revents(struct pollfd *fds, nfds_t nfds)
 			continue;
 		if (fds[i].events & POLLIN)
 			sock_want_accepts(sock);
-		fds[i].revents = (short)(sock_readiness(sock) &
-					 ((uint32_t)(uint16_t)fds[i].events |
-					  POLLERR | POLLHUP));
+		/* Without memory it stays inherited, and is not ready. */
+		(void)sock_want_adoption(sock);
+		if (sock->state == SHIM_MOVED)
+			fds[i].revents = POLLNVAL;
+		else
+			fds[i].revents = (short)(sock_readiness(sock) &
+						 ((uint32_t)(uint16_t)fds[i].events |
+						  POLLERR | POLLHUP));
 		if (fds[i].revents != 0)
 			ready++;
 	}

@@ -17,6 +17,7 @@
  *     and pair, as a snapshotting child (redis BGSAVE) does;
  *   a child connects to the parent, which accepts, and dies by SIGKILL:
  *     the parent's end must be reset;
+ *   children take connections over (fork_adopt_check.c);
  *   CHILDREN children one after another each create a context, open a
  *     pair and exit: more than TAS_MAX_CONTEXTS, so ids must be reused.
  * After each, the parent's pair must still carry data and its listener
@@ -39,20 +40,14 @@
 #include <tas/tas.h>
 
 #include "cli.h"
+#include "fork_check.h"
 
-#define WAIT_MS 10000
-#define POLL_MS 100
 #define CHILDREN (TAS_MAX_CONTEXTS + 8)
 #define STASH_SIZE 64
 
-struct pair {
-	struct tas_conn *client;
-	struct tas_conn *server;
-};
-
 static uint32_t tas_ip;
 static uint16_t port;
-static struct tas_listener *listener;
+struct tas_listener *listener;
 static const char *role = "parent";
 static unsigned checks, failures;
 
@@ -61,7 +56,7 @@ static unsigned checks, failures;
 static struct tas_event stash[STASH_SIZE];
 static unsigned stash_count;
 
-static void check(bool ok, const char *what)
+void check(bool ok, const char *what)
 {
 	checks++;
 	failures += !ok;
@@ -69,7 +64,7 @@ static void check(bool ok, const char *what)
 	fflush(stdout);
 }
 
-static long long now_ms(void)
+long long now_ms(void)
 {
 	struct timespec now;
 
@@ -83,8 +78,7 @@ static bool kept(enum tas_event_type type)
 	       type != TAS_EV_PEER_CLOSED;
 }
 
-/* Wait up to timeout_ms for events and stash those worth keeping. */
-static bool collect(struct tas_context *ctx, int timeout_ms)
+bool collect(struct tas_context *ctx, int timeout_ms)
 {
 	struct tas_event events[16];
 	int count = tas_wait(ctx, events, 16, timeout_ms);
@@ -101,9 +95,8 @@ static bool collect(struct tas_context *ctx, int timeout_ms)
 	return true;
 }
 
-/* The first event of type for user_data, taken out of the stash. */
-static bool wait_for(struct tas_context *ctx, enum tas_event_type type,
-		     void *user_data, struct tas_event *found)
+bool wait_for(struct tas_context *ctx, enum tas_event_type type,
+	      void *user_data, struct tas_event *found)
 {
 	long long deadline = now_ms() + WAIT_MS;
 
@@ -121,8 +114,7 @@ static bool wait_for(struct tas_context *ctx, enum tas_event_type type,
 	}
 }
 
-/* A connection from ctx to ourselves, accepted through ctx. */
-static bool open_pair(struct tas_context *ctx, struct pair *pair)
+bool open_pair(struct tas_context *ctx, struct pair *pair)
 {
 	struct tas_event ev;
 
@@ -137,18 +129,17 @@ static bool open_pair(struct tas_context *ctx, struct pair *pair)
 	return true;
 }
 
-/* text sent one way arrives intact. */
-static bool carries(struct tas_context *ctx, struct tas_conn *from,
-		    struct tas_conn *to, const char *text)
+bool receives(struct tas_context *ctx, struct tas_conn *conn,
+	      const char *text)
 {
 	size_t len = strlen(text), got = 0;
 	char buf[64];
 	long long deadline = now_ms() + WAIT_MS;
 
-	if (len > sizeof(buf) || tas_send(from, text, len) != (ssize_t)len)
+	if (len > sizeof(buf))
 		return false;
 	while (got < len) {
-		ssize_t n = tas_recv(to, buf + got, len - got);
+		ssize_t n = tas_recv(conn, buf + got, len - got);
 
 		if (n > 0) {
 			got += (size_t)n;
@@ -159,6 +150,15 @@ static bool carries(struct tas_context *ctx, struct tas_conn *from,
 			return false;
 	}
 	return memcmp(buf, text, len) == 0;
+}
+
+bool carries(struct tas_context *ctx, struct tas_conn *from,
+	     struct tas_conn *to, const char *text)
+{
+	size_t len = strlen(text);
+
+	return tas_send(from, text, len) == (ssize_t)len &&
+	       receives(ctx, to, text);
 }
 
 static bool pair_works(struct tas_context *ctx, const struct pair *pair)
@@ -177,8 +177,7 @@ static void start_listening(struct tas_context *ctx)
 	      "listening");
 }
 
-/* In the child: it starts with nothing waiting. */
-static pid_t fork_as(const char *child_role)
+pid_t fork_as(const char *child_role)
 {
 	fflush(stdout);
 	pid_t pid = fork();
@@ -191,13 +190,13 @@ static pid_t fork_as(const char *child_role)
 	return pid;
 }
 
-static void exit_child(void)
+void exit_child(void)
 {
 	tas_fini();
 	exit(failures == 0 ? 0 : 1);
 }
 
-static bool child_succeeded(pid_t pid)
+bool child_succeeded(pid_t pid)
 {
 	int status;
 
@@ -205,7 +204,7 @@ static bool child_succeeded(pid_t pid)
 	       WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
-static struct tas_context *create_context(void)
+struct tas_context *create_context(void)
 {
 	struct tas_context *ctx = tas_context_create();
 
@@ -405,6 +404,9 @@ int main(int argc, char **argv)
 
 	check_killed_child(ctx);
 	check_parent_unaffected(ctx, &pair, "a child was killed");
+
+	check_adoption(ctx);
+	check_parent_unaffected(ctx, &pair, "children took connections over");
 
 	for (unsigned i = 0; i < CHILDREN; i++) {
 		fflush(stdout);

@@ -4,8 +4,10 @@ tas-fork-check (fork_check.c) with connections through tas's own address.
 Claims: every check of the program and of its children holds (inherited
 objects refuse with EBADF and are only forgotten, children and
 grandchildren join and accept on the inherited listener, a killed child's
-connection is reset at its peer, context ids of exited children are
-reused); tas logs the joins and releases the application when the program
+connection is reset at its peer, children and grandchildren take
+connections over, the process that had one seeing it leave, a copy held
+by a living child keeps a closed connection open, context ids of exited
+children are reused); tas releases the application when the program
 exits; tas stops cleanly.
 """
 

@@ -4,7 +4,8 @@
 unknown type or ABI version), and what tas logs about applications.
 
 struct tas_reg_msg: type, abi_version, status, ctx_id (u32, u32, i32,
-u32), region_size (u64), num_fp_cores, app_id (u32, u32), join_token (u64).
+u32), region_size (u64), num_fp_cores, app_id (u32, u32), join_token (u64),
+flow_id, flow_gen, pid, reserved (u32, u32, i32, u32).
 """
 
 import os
@@ -14,7 +15,7 @@ import struct
 
 import harness
 
-MSG = struct.Struct('<IIiIQIIQ')
+MSG = struct.Struct('<IIiIQIIQIIiI')
 TAS_REG_ERROR = 5
 TAS_REG_JOIN = 6
 REPLY_TIMEOUT = 10
@@ -37,7 +38,7 @@ def request(socket_path, msg_type, app_id=0, token=0, version=None):
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
         sock.settimeout(REPLY_TIMEOUT)
         sock.connect(socket_path)
-        sock.sendall(MSG.pack(msg_type, version, 0, 0, 0, 0, app_id, token))
+        sock.sendall(MSG.pack(msg_type, version, 0, 0, 0, 0, app_id, token, 0, 0, 0, 0))
         reply = b''
         while len(reply) < MSG.size:
             chunk = sock.recv(MSG.size - len(reply))
