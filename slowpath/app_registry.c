@@ -416,6 +416,35 @@ member_disconnect(struct app_member *member, const char *why, ...)
 	drop_copies(app, &copies);
 }
 
+/* Send member a reply; one it cannot take disconnects it.  false if it
+ * was disconnected. */
+static bool reply_or_disconnect(struct app_member *member,
+				const struct tas_reg_msg *msg, const int *fds,
+				unsigned fd_count, const char *what)
+{
+	int err = send_message(member->sock, msg, fds, fd_count);
+
+	if (err != 0) {
+		member_disconnect(member, "cannot send %s: %s", what,
+				  strerror(-err));
+		return false;
+	}
+	return true;
+}
+
+/* JOINED: a new member of app (a joining or a forked process). */
+static struct tas_reg_msg joined_message(const struct service *svc,
+					 const struct app *app)
+{
+	return (struct tas_reg_msg){
+		.type = TAS_REG_JOINED,
+		.abi_version = TAS_SHM_ABI_VERSION,
+		.region_size = app->region.size,
+		.num_fp_cores = fp_core_count(svc),
+		.app_id = app->id,
+	};
+}
+
 /* Refuse a request and hang up; false (for the message handlers). */
 static bool reject(struct app_member *member, int status, const char *why)
 {
@@ -494,13 +523,7 @@ static bool handle_hello(struct service *svc, struct app_member *member)
 	};
 	log_info("app %u registered: pid %d uid %u", app->id, (int)member->pid,
 		 (unsigned)member->uid);
-	err = send_message(member->sock, &welcome, fds, fd_count);
-	if (err != 0) {
-		member_disconnect(member, "cannot send WELCOME: %s",
-				  strerror(-err));
-		return false;
-	}
-	return true;
+	return reply_or_disconnect(member, &welcome, fds, fd_count, "WELCOME");
 }
 
 /* A process forked from a member: same application, same region (it has
@@ -526,20 +549,8 @@ static bool handle_join(struct service *svc, struct app_member *member,
 	log_info("app %u: pid %d uid %u joined (%u members)", app->id,
 		 (int)member->pid, (unsigned)member->uid, app->members.count);
 
-	struct tas_reg_msg joined = {
-		.type = TAS_REG_JOINED,
-		.abi_version = TAS_SHM_ABI_VERSION,
-		.region_size = app->region.size,
-		.num_fp_cores = fp_core_count(svc),
-		.app_id = app->id,
-	};
-	int err = send_message(member->sock, &joined, NULL, 0);
-	if (err != 0) {
-		member_disconnect(member, "cannot send JOINED: %s",
-				  strerror(-err));
-		return false;
-	}
-	return true;
+	struct tas_reg_msg joined = joined_message(svc, app);
+	return reply_or_disconnect(member, &joined, NULL, 0, "JOINED");
 }
 
 /* ------------------------------------------------------------------ */
@@ -630,20 +641,8 @@ static bool handle_fork(struct service *svc, struct app_member *parent)
 	log_info("app %u: pid %d forks (%u members)", app->id,
 		 (int)parent->pid, app->members.count);
 
-	struct tas_reg_msg joined = {
-		.type = TAS_REG_JOINED,
-		.abi_version = TAS_SHM_ABI_VERSION,
-		.region_size = app->region.size,
-		.num_fp_cores = fp_core_count(svc),
-		.app_id = app->id,
-	};
-	err = send_message(parent->sock, &joined, NULL, 0);
-	if (err != 0) {
-		member_disconnect(parent, "cannot send JOINED: %s",
-				  strerror(-err));
-		return false;
-	}
-	return true;
+	struct tas_reg_msg joined = joined_message(svc, app);
+	return reply_or_disconnect(parent, &joined, NULL, 0, "JOINED");
 }
 
 /* A forked child names a copy it keeps: its parent knew the connection
@@ -812,14 +811,8 @@ static bool handle_new_context(struct app_member *member)
 		.abi_version = TAS_SHM_ABI_VERSION,
 		.ctx_id = (uint32_t)ctx_id,
 	};
-	int err = send_message(member->sock, &reply,
-			       &app->contexts[ctx_id].eventfd, 1);
-	if (err != 0) {
-		member_disconnect(member, "cannot send CONTEXT: %s",
-				  strerror(-err));
-		return false;
-	}
-	return true;
+	return reply_or_disconnect(member, &reply, &app->contexts[ctx_id].eventfd,
+				   1, "CONTEXT");
 }
 
 /* ------------------------------------------------------------------ */
