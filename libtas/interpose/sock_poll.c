@@ -83,21 +83,22 @@ static int tas_revents(struct pollfd *fds, nfds_t nfds)
 int sock_poll(struct pollfd *fds, nfds_t nfds, const struct timespec *deadline,
 	      const sigset_t *sigmask)
 {
-	struct pollfd on_stack[POLL_ON_STACK];
-	struct pollfd *kernel = on_stack;
-	nfds_t *kernel_index = NULL;
+	/* The kernel descriptors and where each stands in fds: on the stack
+	 * for the sets programs usually poll, no allocation per call. */
+	struct pollfd kernel_on_stack[POLL_ON_STACK];
+	nfds_t index_on_stack[POLL_ON_STACK];
+	struct pollfd *kernel = kernel_on_stack;
+	nfds_t *kernel_index = index_on_stack;
 	nfds_t nkernel = 0;
 
 	if (nfds > POLL_ON_STACK) {
 		kernel = malloc(nfds * sizeof(*kernel));
-		if (kernel == NULL)
-			return -ENOMEM;
-	}
-	kernel_index = malloc((nfds ? nfds : 1) * sizeof(*kernel_index));
-	if (kernel_index == NULL) {
-		if (kernel != on_stack)
+		kernel_index = malloc(nfds * sizeof(*kernel_index));
+		if (kernel == NULL || kernel_index == NULL) {
 			free(kernel);
-		return -ENOMEM;
+			free(kernel_index);
+			return -ENOMEM;
+		}
 	}
 
 	int result;
@@ -140,9 +141,10 @@ int sock_poll(struct pollfd *fds, nfds_t nfds, const struct timespec *deadline,
 		result = ready + kernel_ready;
 		break;
 	}
-	free(kernel_index);
-	if (kernel != on_stack)
+	if (kernel != kernel_on_stack) {
 		free(kernel);
+		free(kernel_index);
+	}
 	return result;
 }
 
