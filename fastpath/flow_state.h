@@ -9,6 +9,10 @@
  * written with relaxed atomic stores); everything else belongs to the fast
  * path core that owns the flow.  Counters marked "cc" are written by the
  * fast path and read by the slow path for congestion control and timeouts.
+ *
+ * What only loss recovery needs (out-of-order intervals, the SACK
+ * scoreboard) lives in a flow_recovery of its own (flow_recovery.h), read
+ * only when rx_ooo_count, tx_sacked_count or tx_recovery say so.
  */
 #ifndef TAS_FLOW_STATE_H
 #define TAS_FLOW_STATE_H
@@ -28,10 +32,20 @@
 #define FLOW_F_DEAD 0x80u        /* being removed: drop everything */
 #define FLOW_F_ANNOUNCED 0x100u  /* app told (ACCEPTED/CONNECTED): until
 				  * then no events are sent for the flow */
-#define FLOW_F_REWOUND 0x200u    /* fast path: SND.NXT was moved back by
-				  * go-back-N and has not yet passed the old
-				  * SND.NXT; ACKs up to the end of the
-				  * committed data are accepted */
+#define FLOW_F_ECN 0x200u        /* RFC 3168 ECN negotiated */
+#define FLOW_F_ECE_ECHO 0x400u   /* receiver: CE seen, ECE on our ACKs
+				  * until the sender's CWR */
+#define FLOW_F_CWR_PENDING 0x800u /* sender: next new data carries CWR */
+#define FLOW_F_CWR_WINDOW 0x1000u /* sender: reacted to ECE, ignore more
+				   * until SND.UNA passes recovery.cwr_seq */
+#define FLOW_F_NODELAY 0x2000u   /* no Nagle: short segments go out */
+#define FLOW_F_RTT_TIMING 0x4000u /* Karn: recovery.rtt_seq is timed */
+#define FLOW_F_DSACK 0x8000u     /* receiver: recovery.rx_dsack to report */
+
+/* flow_state.tx_recovery (RFC 6675; flow_recovery.h has the rest) */
+#define FLOW_TX_OPEN 0u          /* no loss suspected */
+#define FLOW_TX_FAST_RECOVERY 1u /* duplicate ACKs or SACKs showed a loss */
+#define FLOW_TX_LOSS_RECOVERY 2u /* after a retransmission timeout */
 
 #define FLOW_INDEX_NONE UINT32_MAX
 
@@ -55,7 +69,9 @@ struct flow_state {
 	uint8_t snd_wscale;       /* peer's shift, applied to its windows */
 	uint8_t rcv_wscale;       /* our shift, applied to our windows */
 	uint8_t dupack_count;
-	uint8_t reserved[3];
+	uint8_t rx_ooo_count;     /* out-of-order intervals held */
+	uint8_t tx_sacked_count;  /* SACK scoreboard entries */
+	uint8_t tx_recovery;      /* FLOW_TX_* */
 
 	/* ---- cache line 1: transmit path, application, counters ---- */
 	uint32_t tx_avail;        /* committed by the app, not yet sent */
@@ -71,10 +87,10 @@ struct flow_state {
 	uint32_t tx_queue_next;   /* queue manager link (flow index) */
 	uint32_t cnt_acked_bytes; /* cc: bytes newly acknowledged */
 	uint32_t cnt_ecn_bytes;   /* cc: acked bytes with ECE */
-	uint32_t cnt_fast_retx;   /* cc: fast retransmits */
-	uint32_t rtt_us;          /* cc: smoothed RTT from timestamps, 0 unknown */
-	uint32_t rx_ooo_start;    /* one out-of-order interval (seq) */
-	uint32_t rx_ooo_len;      /* 0: none */
+	uint32_t cnt_recoveries;  /* cc: fast recoveries entered */
+	uint32_t rtt_us;          /* cc: smoothed RTT, 0 unknown */
+	uint32_t tx_rate_kbps;    /* sp: pacing rate, 0: window only */
+	uint32_t rx_last_ms;      /* last segment received (keepalive) */
 };
 
 static_assert(offsetof(struct flow_state, tx_avail) == 64,

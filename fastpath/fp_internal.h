@@ -21,7 +21,10 @@
 #include <stdint.h>
 
 #include "fastpath.h"
+#include "flow_recovery.h"
+#include "flow_state.h"
 #include "flow_table.h"
+#include "tcp_options.h"
 
 struct rte_mbuf;
 
@@ -120,8 +123,17 @@ unsigned fp_rx_poll(struct fp_worker *w);
 /* ---- fp_tx.c ---- */
 void fp_tx_frame(struct fp_worker *w, struct rte_mbuf *m);
 void fp_tx_ack(struct fp_worker *w, struct flow_state *flow);
+void fp_tx_keepalive(struct fp_worker *w, struct flow_state *flow);
 void fp_tx_window_probe(struct fp_worker *w, struct flow_state *flow);
-void fp_tx_go_back_n(struct flow_state *flow);
+/* Send [seq, seq + len) again (a FIN at its end included); false if no
+ * mbuf. */
+bool fp_tx_retransmit(struct fp_worker *w, struct flow_state *flow,
+		      uint32_t seq, uint32_t len);
+/* Whether / send the next new segment within cwnd_room and the peer's
+ * window. */
+bool fp_tx_may_send_new(const struct flow_state *flow, uint32_t cwnd_room);
+bool fp_tx_send_new(struct fp_worker *w, struct flow_state *flow,
+		    uint32_t cwnd_room);
 void fp_txq_push(struct fp_worker *w, struct flow_state *flow);
 void fp_txq_remove(struct fp_worker *w, struct flow_state *flow);
 /* Send from the flows in the queue manager; returns segments sent. */
@@ -148,6 +160,35 @@ unsigned fp_app_poll(struct fp_worker *w);
 /* Run every command ctx has queued; false if it is not taking events,
  * so that some had to stay unread. */
 bool fp_app_drain(struct fp_worker *w, struct fp_context *ctx);
+
+/* ---- fp_recovery.c ---- */
+/* Receiver: old data [start, end) arrived again (D-SACK). */
+void fp_rx_duplicate(struct fp_worker *w, struct flow_state *flow,
+		     uint32_t start, uint32_t end);
+/* Receiver: remember [seq, seq + len) beyond RCV.NXT; false if there is
+ * no room (the data must then be dropped). */
+bool fp_rx_out_of_order(struct fp_worker *w, struct flow_state *flow,
+			uint32_t seq, uint32_t len);
+/* Receiver: RCV.NXT moved; bytes of held data it now joins. */
+uint32_t fp_rx_reassemble(struct fp_worker *w, struct flow_state *flow);
+/* Receiver: the SACK blocks for the next ACK (at most max). */
+unsigned fp_rx_sack_blocks(struct fp_worker *w, struct flow_state *flow,
+			   struct tcp_sack_block *blocks, unsigned max);
+/* Sender: SACK blocks of an ACK, after SND.UNA was updated. */
+void fp_sack_received(struct fp_worker *w, struct flow_state *flow,
+		      const struct tcp_sack_block *blocks, unsigned count);
+/* Sender: enter, go on with or leave recovery after an ACK. */
+void fp_recovery_after_ack(struct fp_worker *w, struct flow_state *flow,
+			   bool advanced);
+/* Sender: the retransmission timer expired (FP_CMD_FLOW_RETRANSMIT). */
+void fp_recovery_timeout(struct fp_worker *w, struct flow_state *flow,
+			 bool forget_sacks);
+/* Sender: the slow path's probe timer expired (FP_CMD_FLOW_PROBE,
+ * RFC 8985 tail loss probe; in recovery: a lost retransmission). */
+void fp_recovery_probe(struct fp_worker *w, struct flow_state *flow);
+bool fp_recovery_may_send(struct fp_worker *w, const struct flow_state *flow);
+unsigned fp_recovery_send(struct fp_worker *w, struct flow_state *flow,
+			  unsigned limit);
 
 /* ---- fp_slowpath.c ---- */
 unsigned fp_slowpath_poll(struct fp_worker *w);
@@ -191,12 +232,18 @@ static inline bool fp_has_unsent(const struct flow_state *flow)
 	return flow->tx_avail > 0 || fp_fin_unsent(flow);
 }
 
-/* SND.NXT advanced: once everything committed has been sent again since
- * a go-back-N, SND.NXT is past the old SND.NXT (FLOW_F_REWOUND). */
-static inline void fp_note_resent(struct flow_state *flow)
+/* The flow's loss-recovery state (flow_recovery.h). */
+static inline struct flow_recovery *fp_recovery_of(const struct fp_worker *w,
+						   const struct flow_state *flow)
 {
-	if (flow->tx_avail == 0 && !fp_fin_unsent(flow))
-		flow->flags &= (uint16_t)~FLOW_F_REWOUND;
+	return &w->svc->flow_recovery[fp_flow_id(w, flow)];
+}
+
+/* Whether the next ACK carries SACK blocks. */
+static inline bool fp_rx_has_sack_info(const struct flow_state *flow)
+{
+	return (flow->flags & FLOW_F_SACK) &&
+	       (flow->rx_ooo_count > 0 || (flow->flags & FLOW_F_DSACK));
 }
 
 /* The window field of our segments (RFC 7323 section 2.3). */

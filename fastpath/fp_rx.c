@@ -4,10 +4,12 @@
  *
  * RFC 9293 section 3.10.7.4 (segment arrival: sequence number check, ACK,
  * segment text, FIN), RFC 7323 (window scale, timestamps: PAWS, TS.Recent,
- * RTT samples), RFC 5681 (duplicate ACKs; the fast retransmit here is a
- * go-back-N), RFC 3168 (ECE counted for congestion control).  Whatever
- * this file does not handle goes to the slow path unchanged (see
- * leave_reason()).
+ * RTT samples), RFC 6298 section 3 (Karn's RTT samples without
+ * timestamps), RFC 5681 (duplicate ACKs), RFC 2018 (SACK blocks),
+ * RFC 3168 (ECE counted for congestion control, CWR, CE echoed).  What
+ * happens once something is missing, in either direction, is
+ * fp_recovery.c's.  Whatever this file does not handle goes to the slow
+ * path unchanged (see leave_reason()).
  *
  * A burst is handled in three passes so that memory latency overlaps:
  * parse every frame and prefetch its flow-table slot, look every flow up
@@ -21,14 +23,18 @@
 #include <rte_prefetch.h>
 
 #include "circ_buf.h"
+#include "flow_recovery.h"
 #include "flow_table.h"
 #include "packet.h"
 #include "tcp_options.h"
 #include "tcp_seq.h"
+#include "tx_scoreboard.h"
 
 /* RTT samples above this come from a TSecr that is not ours. */
 #define RTT_SAMPLE_MAX_US 60000000u
-#define DUPACK_THRESHOLD 3
+#define DUPACK_THRESHOLD TX_DUP_THRESH
+#define IPV4_ECN_MASK 0x03
+#define IPV4_ECN_CE 0x03
 
 struct rx_segment {
 	struct rte_mbuf *mbuf;
@@ -38,10 +44,13 @@ struct rx_segment {
 	struct flow_state *flow;  /* NULL: no installed flow */
 };
 
-struct seg_timestamp {
-	bool present;
-	uint32_t val;
-	uint32_t ecr;
+/* The options of a segment that matter once a flow is established. */
+struct seg_options {
+	bool ts_present;
+	uint32_t ts_val;
+	uint32_t ts_ecr;
+	uint8_t sack_count;
+	struct tcp_sack_block sack[TCP_MAX_SACK_BLOCKS];
 };
 
 /* The part of a segment the text and FIN steps work on. */
@@ -161,29 +170,34 @@ static bool flow_matches(const struct flow_state *flow,
 
 /* Options of a segment on an established connection.  False if one is
  * malformed or unknown.  MSS, window scale and SACK-permitted mean
- * nothing outside a SYN, and SACK blocks are advice go-back-N does not
- * take; timestamps count only if negotiated (RFC 7323 section 3.2). */
+ * nothing outside a SYN; timestamps and SACK blocks count only if
+ * negotiated (RFC 7323 section 3.2, RFC 2018 section 2). */
 static bool read_options(const struct flow_state *flow,
-			 const struct pkt_info *info, struct seg_timestamp *ts)
+			 const struct pkt_info *info, struct seg_options *seg)
 {
-	bool negotiated = flow->flags & FLOW_F_TIMESTAMPS;
+	bool timestamps = flow->flags & FLOW_F_TIMESTAMPS;
 	struct tcp_options opts;
 
-	ts->present = false;
+	seg->ts_present = false;
+	seg->sack_count = 0;
 	if (info->options_len == 0)
 		return true;
-	if (negotiated &&
+	if (timestamps &&
 	    tcp_options_is_timestamp_only(info->options, info->options_len,
-					  &ts->val, &ts->ecr)) {
-		ts->present = true;
+					  &seg->ts_val, &seg->ts_ecr)) {
+		seg->ts_present = true;
 		return true;
 	}
 	if (tcp_options_parse(info->options, info->options_len, &opts) != 0 ||
 	    opts.has_unknown)
 		return false;
-	ts->present = negotiated && opts.has_timestamp;
-	ts->val = opts.ts_val;
-	ts->ecr = opts.ts_ecr;
+	seg->ts_present = timestamps && opts.has_timestamp;
+	seg->ts_val = opts.ts_val;
+	seg->ts_ecr = opts.ts_ecr;
+	if (flow->flags & FLOW_F_SACK) {
+		seg->sack_count = opts.sack_count;
+		memcpy(seg->sack, opts.sack, sizeof(seg->sack));
+	}
 	return true;
 }
 
@@ -191,7 +205,7 @@ static bool read_options(const struct flow_state *flow,
  * stays. */
 static enum sp_exception_reason leave_reason(const struct flow_state *flow,
 					     const struct pkt_info *info,
-					     struct seg_timestamp *ts)
+					     struct seg_options *opts)
 {
 	/* Connection setup and reset: the slow path's state machine. */
 	if (info->flags & (RTE_TCP_SYN_FLAG | RTE_TCP_RST_FLAG))
@@ -200,7 +214,7 @@ static enum sp_exception_reason leave_reason(const struct flow_state *flow,
 	if (info->flags & RTE_TCP_URG_FLAG)
 		return SP_EXC_OPTIONS;
 	/* An option we do not understand. */
-	if (!read_options(flow, info, ts))
+	if (!read_options(flow, info, opts))
 		return SP_EXC_OPTIONS;
 	return 0;
 }
@@ -223,21 +237,16 @@ static bool is_acceptable(const struct flow_state *flow, uint32_t seq,
 
 /* RFC 7323 section 5.3 R1: PAWS. */
 static bool is_old_timestamp(const struct flow_state *flow,
-			     const struct seg_timestamp *ts)
+			     const struct seg_options *opts)
 {
-	return ts->present && seq_lt(ts->val, flow->ts_recent);
+	return opts->ts_present && seq_lt(opts->ts_val, flow->ts_recent);
 }
 
 /* RFC 9293: "If the ACK acks something not yet sent (SEG.ACK > SND.NXT)
- * then send an ACK, drop the segment".  After a go-back-N (REWOUND) all
- * committed data up to the FIN may have been sent before. */
+ * then send an ACK, drop the segment". */
 static bool acks_unsent(const struct flow_state *flow, uint32_t ack)
 {
-	uint32_t sent = flow->tx_sent;
-
-	if (flow->flags & FLOW_F_REWOUND)
-		sent += flow->tx_avail + fp_fin_unsent(flow);
-	return seq_gt(ack, fp_snd_una(flow) + sent);
+	return seq_gt(ack, flow->tx_next_seq);
 }
 
 /* RFC 5681 section 2: nothing new acknowledged, no data, no FIN, the same
@@ -249,56 +258,70 @@ static bool is_duplicate_ack(const struct flow_state *flow,
 	       window == flow->tx_remote_win && flow->tx_sent > 0;
 }
 
-static void count_duplicate_ack(struct fp_worker *w, struct flow_state *flow)
+static void count_duplicate_ack(struct flow_state *flow)
 {
-	if (flow->dupack_count == UINT8_MAX)
-		return;
-	if (++flow->dupack_count == DUPACK_THRESHOLD) {
-		fp_tx_go_back_n(flow);
-		fp_counter_add(&flow->cnt_fast_retx, 1);
-		fp_txq_push(w, flow);
-	}
+	if (flow->dupack_count < UINT8_MAX)
+		flow->dupack_count++;
 }
 
-/* After a go-back-N the peer may acknowledge, beyond SND.NXT, what it
- * got before: move SND.NXT up to the ACK as if that had been resent. */
-static void skip_resend(struct flow_state *flow, uint32_t acked)
+static void take_rtt_sample(struct flow_state *flow, uint32_t sample)
 {
-	uint32_t skip = acked - flow->tx_sent;
-	uint32_t data = RTE_MIN(skip, flow->tx_avail);
-
-	flow->tx_pos = circ_advance(flow->tx_pos, data, flow->tx_buf_size);
-	flow->tx_avail -= data;
-	flow->tx_next_seq += skip;
-	flow->tx_sent += skip;
-	if (skip > data)
-		flow->flags |= FLOW_F_TX_FIN_SENT;
-	fp_note_resent(flow);
-}
-
-static void sample_rtt(struct fp_worker *w, struct flow_state *flow,
-		       uint32_t ts_ecr)
-{
-	/* Our TSval is the microsecond clock. */
-	uint32_t sample = (uint32_t)w->now_us - ts_ecr;
 	uint32_t rtt = flow->rtt_us;
 
-	if (ts_ecr == 0 || sample > RTT_SAMPLE_MAX_US)
+	if (sample > RTT_SAMPLE_MAX_US)
 		return;
 	sample = RTE_MAX(sample, 1u);
 	rtt = rtt == 0 ? sample : (7 * rtt + sample) / 8;
 	__atomic_store_n(&flow->rtt_us, rtt, __ATOMIC_RELAXED);
 }
 
+/* RTT from the echoed timestamp (our TSval is the microsecond clock), or
+ * from the segment Karn's rule timed (fp_tx.c). */
+static void sample_rtt(struct fp_worker *w, struct flow_state *flow,
+		       const struct seg_options *opts, uint32_t ack)
+{
+	if (opts->ts_present) {
+		if (opts->ts_ecr != 0)
+			take_rtt_sample(flow, (uint32_t)w->now_us - opts->ts_ecr);
+		return;
+	}
+	if (flow->flags & FLOW_F_RTT_TIMING) {
+		struct flow_recovery *rec = fp_recovery_of(w, flow);
+
+		if (seq_geq(ack, rec->rtt_seq)) {
+			take_rtt_sample(flow, (uint32_t)w->now_us - rec->rtt_start_us);
+			flow->flags &= (uint16_t)~FLOW_F_RTT_TIMING;
+		}
+	}
+}
+
+/* RFC 3168 section 6.1.2: react to ECE (the slow path's congestion
+ * control reads cnt_ecn_bytes) at most once per window of data, and say
+ * so with CWR on the next new segment. */
+static void note_ece(struct fp_worker *w, struct flow_state *flow)
+{
+	struct flow_recovery *rec;
+
+	if (flow->flags & FLOW_F_CWR_WINDOW)
+		return;
+	rec = fp_recovery_of(w, flow);
+	rec->cwr_seq = flow->tx_next_seq;
+	flow->flags |= FLOW_F_CWR_WINDOW | FLOW_F_CWR_PENDING;
+}
+
+static void end_cwr_window(struct fp_worker *w, struct flow_state *flow)
+{
+	if ((flow->flags & FLOW_F_CWR_WINDOW) &&
+	    seq_geq(fp_snd_una(flow), fp_recovery_of(w, flow)->cwr_seq))
+		flow->flags &= (uint16_t)~FLOW_F_CWR_WINDOW;
+}
+
 /* SND.UNA < SEG.ACK: acked new sequence numbers (data and maybe our FIN). */
 static void ack_new_data(struct fp_worker *w, struct fp_flow_work *work,
 			 const struct pkt_info *info,
-			 const struct seg_timestamp *ts, uint32_t acked)
+			 const struct seg_options *opts, uint32_t acked)
 {
 	struct flow_state *flow = work->flow;
-
-	if (acked > flow->tx_sent)
-		skip_resend(flow, acked);
 	bool fin_acked = (flow->flags & FLOW_F_TX_FIN_SENT) &&
 			 acked == flow->tx_sent;
 	uint32_t bytes = acked - fin_acked;
@@ -306,10 +329,14 @@ static void ack_new_data(struct fp_worker *w, struct fp_flow_work *work,
 	flow->tx_sent -= acked;
 	flow->dupack_count = 0;
 	fp_counter_add(&flow->cnt_acked_bytes, bytes);
-	if (info->flags & RTE_TCP_ECE_FLAG)
-		fp_counter_add(&flow->cnt_ecn_bytes, bytes);
-	if (ts->present)
-		sample_rtt(w, flow, ts->ecr);
+	if (flow->flags & FLOW_F_ECN) {
+		end_cwr_window(w, flow);
+		if (info->flags & RTE_TCP_ECE_FLAG) {
+			fp_counter_add(&flow->cnt_ecn_bytes, bytes);
+			note_ece(w, flow);
+		}
+	}
+	sample_rtt(w, flow, opts, info->ack);
 	work->acked_bytes += bytes;
 	/* FIN-WAIT-1 -> FIN-WAIT-2, CLOSING -> TIME-WAIT, LAST-ACK -> CLOSED:
 	 * the slow path's part. */
@@ -320,10 +347,19 @@ static void ack_new_data(struct fp_worker *w, struct fp_flow_work *work,
 	}
 }
 
+/* Recovery has something to do with this ACK: it is on, or the ACK may
+ * start it. */
+static bool concerns_recovery(const struct flow_state *flow,
+			      const struct seg_options *opts)
+{
+	return flow->tx_recovery != FLOW_TX_OPEN || flow->tx_sacked_count > 0 ||
+	       opts->sack_count > 0 || flow->dupack_count >= DUPACK_THRESHOLD;
+}
+
 /* RFC 9293 fifth step, "check the ACK field", for ESTABLISHED and the
  * states after a FIN. */
 static void rx_ack(struct fp_worker *w, struct fp_flow_work *work,
-		   const struct pkt_info *info, const struct seg_timestamp *ts)
+		   const struct pkt_info *info, const struct seg_options *opts)
 {
 	struct flow_state *flow = work->flow;
 	uint32_t window = (uint32_t)info->window << flow->snd_wscale;
@@ -334,9 +370,13 @@ static void rx_ack(struct fp_worker *w, struct fp_flow_work *work,
 		return;
 	uint32_t acked = info->ack - snd_una;
 	if (acked > 0)
-		ack_new_data(w, work, info, ts, acked);
+		ack_new_data(w, work, info, opts, acked);
 	else if (is_duplicate_ack(flow, info, window))
-		count_duplicate_ack(w, flow);
+		count_duplicate_ack(flow);
+	if (concerns_recovery(flow, opts)) {
+		fp_sack_received(w, flow, opts->sack, opts->sack_count);
+		fp_recovery_after_ack(w, flow, acked > 0);
+	}
 	/* SND.WND, relative to the new SND.UNA. */
 	flow->tx_remote_win = window;
 	fp_txq_push(w, flow);
@@ -345,11 +385,11 @@ static void rx_ack(struct fp_worker *w, struct fp_flow_work *work,
 /* RFC 7323 section 4.3: TS.Recent follows segments covering
  * Last.ACK.sent, approximated by RCV.NXT. */
 static void update_ts_recent(struct flow_state *flow,
-			     const struct seg_timestamp *ts, uint32_t seq)
+			     const struct seg_options *opts, uint32_t seq)
 {
-	if (ts->present && seq_leq(seq, flow->rx_next_seq) &&
-	    seq_geq(ts->val, flow->ts_recent))
-		flow->ts_recent = ts->val;
+	if (opts->ts_present && seq_leq(seq, flow->rx_next_seq) &&
+	    seq_geq(opts->ts_val, flow->ts_recent))
+		flow->ts_recent = opts->ts_val;
 }
 
 static uint8_t *rx_buffer(const struct flow_state *flow)
@@ -367,54 +407,31 @@ static void advance_rcv_nxt(struct fp_flow_work *work, uint32_t len)
 	work->rx_bytes += len;
 }
 
-/* The interval beyond the hole is in the buffer already: once the hole
- * is filled it is received data. */
-static void merge_out_of_order(struct fp_flow_work *work)
-{
-	struct flow_state *flow = work->flow;
-	uint32_t ooo_end = flow->rx_ooo_start + flow->rx_ooo_len;
-
-	if (flow->rx_ooo_len == 0 || seq_lt(flow->rx_next_seq, flow->rx_ooo_start))
-		return;
-	if (seq_gt(ooo_end, flow->rx_next_seq))
-		advance_rcv_nxt(work, ooo_end - flow->rx_next_seq);
-	flow->rx_ooo_len = 0;
-}
-
-static void rx_in_order(struct fp_flow_work *work, const struct seg_text *text)
+static void rx_in_order(struct fp_worker *w, struct fp_flow_work *work,
+			const struct seg_text *text)
 {
 	struct flow_state *flow = work->flow;
 
 	circ_write(rx_buffer(flow), flow->rx_buf_size, flow->rx_head, text->data,
 		   text->len);
 	advance_rcv_nxt(work, text->len);
-	merge_out_of_order(work);
+	/* Data held beyond the hole is received data once it is filled. */
+	if (flow->rx_ooo_count > 0)
+		advance_rcv_nxt(work, fp_rx_reassemble(w, flow));
 	work->send_ack = true;
 }
 
-/* One interval beyond a hole is kept: data that extends it (or starts
- * it) goes to its place in the buffer, anything else is dropped and
- * resent by the peer later. */
-static void rx_out_of_order(struct flow_state *flow, const struct seg_text *text)
+/* Data beyond a hole goes to its place in the receive buffer, if there is
+ * an interval left to remember it by. */
+static void rx_out_of_order(struct fp_worker *w, struct flow_state *flow,
+			    const struct seg_text *text)
 {
-	uint32_t start = text->seq, end = text->seq + text->len;
-	uint32_t ooo_end = flow->rx_ooo_start + flow->rx_ooo_len;
+	uint32_t pos;
 
-	if (flow->rx_ooo_len == 0) {
-		flow->rx_ooo_start = start;
-		flow->rx_ooo_len = text->len;
-	} else if (seq_leq(start, ooo_end) && seq_geq(end, flow->rx_ooo_start)) {
-		uint32_t new_start = seq_lt(start, flow->rx_ooo_start)
-					     ? start : flow->rx_ooo_start;
-		uint32_t new_end = seq_gt(end, ooo_end) ? end : ooo_end;
-
-		flow->rx_ooo_start = new_start;
-		flow->rx_ooo_len = new_end - new_start;
-	} else {
+	if (!fp_rx_out_of_order(w, flow, text->seq, text->len))
 		return;
-	}
-	uint32_t pos = circ_advance(flow->rx_head, start - flow->rx_next_seq,
-				    flow->rx_buf_size);
+	pos = circ_advance(flow->rx_head, text->seq - flow->rx_next_seq,
+			   flow->rx_buf_size);
 	circ_write(rx_buffer(flow), flow->rx_buf_size, pos, text->data, text->len);
 }
 
@@ -444,15 +461,22 @@ static void rx_text(struct fp_worker *w, struct fp_flow_work *work,
 		work->send_ack = true;
 		return;
 	}
+	uint32_t first_seq = text->seq;
+
 	trim_text(flow, text);
-	if (text->len < received)
+	if (text->len < received) {
 		work->send_ack = true; /* some was old or beyond the window */
+		if (seq_lt(first_seq, flow->rx_next_seq))
+			fp_rx_duplicate(w, flow, first_seq,
+					first_seq + RTE_MIN(received, flow->rx_next_seq -
+								  first_seq));
+	}
 	if (text->len == 0)
 		return;
 	if (text->seq == flow->rx_next_seq) {
-		rx_in_order(work, text);
+		rx_in_order(w, work, text);
 	} else {
-		rx_out_of_order(flow, text);
+		rx_out_of_order(w, flow, text);
 		/* A duplicate ACK at once tells the peer about the hole
 		 * (RFC 5681 section 4.2). */
 		fp_tx_ack(w, flow);
@@ -477,8 +501,18 @@ static void rx_fin(struct fp_worker *w, struct fp_flow_work *work,
 			   flow->rx_next_seq);
 }
 
+/* RFC 3168 section 6.1.3: a CE mark is echoed with ECE until the sender
+ * says with CWR that it reduced its window. */
+static void rx_ecn(struct flow_state *flow, const struct pkt_info *info)
+{
+	if (info->flags & RTE_TCP_CWR_FLAG)
+		flow->flags &= (uint16_t)~FLOW_F_ECE_ECHO;
+	if ((info->ip->type_of_service & IPV4_ECN_MASK) == IPV4_ECN_CE)
+		flow->flags |= FLOW_F_ECE_ECHO;
+}
+
 static void tcp_input(struct fp_worker *w, struct fp_flow_work *work,
-		      const struct pkt_info *info, const struct seg_timestamp *ts)
+		      const struct pkt_info *info, const struct seg_options *opts)
 {
 	struct flow_state *flow = work->flow;
 	struct seg_text text = {
@@ -492,11 +526,13 @@ static void tcp_input(struct fp_worker *w, struct fp_flow_work *work,
 	/* First: check the sequence number (and PAWS, RFC 7323 5.3).  An
 	 * unacceptable segment gets an ACK (RSTs went to the slow path). */
 	if (!is_acceptable(flow, text.seq, text.len + text.fin) ||
-	    is_old_timestamp(flow, ts)) {
+	    is_old_timestamp(flow, opts)) {
 		work->send_ack = true;
 		return;
 	}
-	update_ts_recent(flow, ts, text.seq);
+	update_ts_recent(flow, opts, text.seq);
+	if (flow->flags & FLOW_F_ECN)
+		rx_ecn(flow, info);
 	/* Second to fourth (RST, security, SYN): the slow path's. */
 	/* Fifth: check the ACK field. */
 	if (!(info->flags & RTE_TCP_ACK_FLAG))
@@ -505,7 +541,7 @@ static void tcp_input(struct fp_worker *w, struct fp_flow_work *work,
 		work->send_ack = true;
 		return;
 	}
-	rx_ack(w, work, info, ts);
+	rx_ack(w, work, info, opts);
 	/* Sixth (URG): the slow path's.  Seventh: the segment text. */
 	if (text.len > 0)
 		rx_text(w, work, &text);
@@ -545,7 +581,7 @@ static enum sp_exception_reason rx_segment(struct fp_worker *w,
 					   const struct rx_segment *seg)
 {
 	struct flow_state *flow = seg->flow;
-	struct seg_timestamp ts;
+	struct seg_options opts;
 	enum sp_exception_reason reason;
 	struct fp_flow_work *work;
 
@@ -553,7 +589,7 @@ static enum sp_exception_reason rx_segment(struct fp_worker *w,
 		return SP_EXC_NO_FLOW;
 	if (flow->flags & FLOW_F_DEAD)
 		return 0; /* being removed: dropped */
-	reason = leave_reason(flow, &seg->info, &ts);
+	reason = leave_reason(flow, &seg->info, &opts);
 	if (reason != 0)
 		return reason;
 	work = burst_entry(w, burst, flow);
@@ -561,7 +597,7 @@ static enum sp_exception_reason rx_segment(struct fp_worker *w,
 		w->core->rx_dropped++;
 		return 0;
 	}
-	tcp_input(w, work, &seg->info, &ts);
+	tcp_input(w, work, &seg->info, &opts);
 	return 0;
 }
 
@@ -582,6 +618,7 @@ static void finish_burst(struct fp_worker *w, struct fp_burst_flows *burst)
 			fp_flow_event(w, ctx, work->flow, TAS_EVT_PEER_FIN, 0);
 		if (work->send_ack)
 			fp_tx_ack(w, work->flow);
+		work->flow->rx_last_ms = (uint32_t)(w->now_us / 1000);
 	}
 	fp_events_flush(w);
 }

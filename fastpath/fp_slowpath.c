@@ -298,11 +298,25 @@ static bool run_command(struct fp_worker *w, const struct fp_command *cmd)
 	case FP_CMD_FLOW_REMOVE:
 		return run_with_context(w, flow, cmd);
 	case FP_CMD_FLOW_RETRANSMIT:
-		fp_tx_go_back_n(flow);
+		fp_recovery_timeout(w, flow, cmd->value != 0);
 		fp_txq_push(w, flow);
 		break;
 	case FP_CMD_FLOW_TX_KICK:
 		fp_tx_window_probe(w, flow);
+		fp_txq_push(w, flow);
+		break;
+	case FP_CMD_FLOW_SET_NODELAY:
+		if (cmd->value)
+			flow->flags |= FLOW_F_NODELAY;
+		else
+			flow->flags &= (uint16_t)~FLOW_F_NODELAY;
+		fp_txq_push(w, flow);
+		break;
+	case FP_CMD_FLOW_KEEPALIVE:
+		fp_tx_keepalive(w, flow);
+		break;
+	case FP_CMD_FLOW_PROBE:
+		fp_recovery_probe(w, flow);
 		fp_txq_push(w, flow);
 		break;
 	}

@@ -23,6 +23,7 @@
 #include <rte_mbuf.h>
 
 #include "circ_buf.h"
+#include "flow_recovery.h"
 #include "packet.h"
 #include "tcp_options.h"
 #include "tcp_seq.h"
@@ -132,18 +133,59 @@ static void fill_checksums(struct fp_worker *w, struct rte_mbuf *m,
 	frame->tcp->cksum = rte_ipv4_phdr_cksum(frame->ip, m->ol_flags);
 }
 
-/* Headers of a segment of flow with room for payload_len bytes; NULL if
- * the pool is empty. */
+/* What goes into one segment besides the flow's own state. */
+struct segment_spec {
+	uint32_t seq;
+	uint16_t payload_len;
+	uint8_t tcp_flags;
+	bool ect;                 /* RFC 3168: ECT(0), new data only */
+	unsigned sack_count;      /* blocks, on pure ACKs */
+	const struct tcp_sack_block *sack;
+};
+
+#define IPV4_ECN_ECT0 0x02
+
+static unsigned options_len(const struct flow_state *flow,
+			    const struct segment_spec *spec)
+{
+	unsigned len = (flow->flags & FLOW_F_TIMESTAMPS) ? TCP_TS_OPTIONS_LEN : 0;
+
+	if (spec->sack_count > 0)
+		len += tcp_sack_options_len(spec->sack_count);
+	return len;
+}
+
+static void write_options(struct fp_worker *w, const struct flow_state *flow,
+			  const struct segment_spec *spec, uint8_t *options)
+{
+	if (flow->flags & FLOW_F_TIMESTAMPS) {
+		tcp_options_write_timestamp(options, (uint32_t)w->now_us,
+					    flow->ts_recent);
+		options += TCP_TS_OPTIONS_LEN;
+	}
+	if (spec->sack_count > 0)
+		tcp_options_write_sack(options, spec->sack, spec->sack_count);
+}
+
+/* RFC 3168 section 6.1: ECE on every segment while CE must be echoed. */
+static uint8_t ecn_flags(const struct flow_state *flow, uint8_t tcp_flags)
+{
+	if (flow->flags & FLOW_F_ECE_ECHO)
+		tcp_flags |= RTE_TCP_ECE_FLAG;
+	return tcp_flags;
+}
+
+/* Headers of a segment of flow with room for its payload; NULL if the
+ * pool is empty. */
 static struct rte_mbuf *build_segment(struct fp_worker *w,
 				      const struct flow_state *flow,
-				      uint32_t seq, uint16_t payload_len,
-				      uint8_t tcp_flags, struct tcp_frame *frame)
+				      const struct segment_spec *spec,
+				      struct tcp_frame *frame)
 {
 	struct service *svc = w->svc;
-	bool timestamps = flow->flags & FLOW_F_TIMESTAMPS;
-	uint16_t tcp_len = sizeof(struct rte_tcp_hdr) +
-			   (timestamps ? TCP_TS_OPTIONS_LEN : 0);
-	uint16_t ip_len = sizeof(struct rte_ipv4_hdr) + tcp_len + payload_len;
+	uint16_t tcp_len = (uint16_t)(sizeof(struct rte_tcp_hdr) +
+				      options_len(flow, spec));
+	uint16_t ip_len = sizeof(struct rte_ipv4_hdr) + tcp_len + spec->payload_len;
 	struct rte_mbuf *m = rte_pktmbuf_alloc(svc->pktmbuf_pool);
 	struct rte_ether_hdr *eth;
 
@@ -161,6 +203,7 @@ static struct rte_mbuf *build_segment(struct fp_worker *w,
 	frame->ip = (struct rte_ipv4_hdr *)(eth + 1);
 	*frame->ip = (struct rte_ipv4_hdr){
 		.version_ihl = RTE_IPV4_VHL_DEF,
+		.type_of_service = spec->ect ? IPV4_ECN_ECT0 : 0,
 		.total_length = rte_cpu_to_be_16(ip_len),
 		.packet_id = rte_cpu_to_be_16(w->ip_id++),
 		.fragment_offset = rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG),
@@ -174,16 +217,13 @@ static struct rte_mbuf *build_segment(struct fp_worker *w,
 	*frame->tcp = (struct rte_tcp_hdr){
 		.src_port = flow->local_port,
 		.dst_port = flow->remote_port,
-		.sent_seq = rte_cpu_to_be_32(seq),
+		.sent_seq = rte_cpu_to_be_32(spec->seq),
 		.recv_ack = rte_cpu_to_be_32(flow->rx_next_seq),
 		.data_off = (uint8_t)((tcp_len / 4) << 4),
-		.tcp_flags = tcp_flags,
+		.tcp_flags = ecn_flags(flow, spec->tcp_flags),
 		.rx_win = rte_cpu_to_be_16(fp_window_field(flow, flow->rx_avail)),
 	};
-	if (timestamps)
-		tcp_options_write_timestamp((uint8_t *)(frame->tcp + 1),
-					    (uint32_t)w->now_us,
-					    flow->ts_recent);
+	write_options(w, flow, spec, (uint8_t *)(frame->tcp + 1));
 	frame->payload = (uint8_t *)frame->tcp + tcp_len;
 	return m;
 }
@@ -199,17 +239,166 @@ static void send_segment(struct fp_worker *w, const struct flow_state *flow,
 	add_to_batch(w, m);
 }
 
-void fp_tx_ack(struct fp_worker *w, struct flow_state *flow)
+/* An ACK at SND.NXT; with SACK blocks while data beyond a hole is held
+ * or a duplicate is to be reported (RFC 2018, RFC 2883). */
+static void send_ack_at(struct fp_worker *w, struct flow_state *flow,
+			uint32_t seq)
 {
+	struct tcp_sack_block sack[TCP_MAX_SACK_BLOCKS];
+	struct segment_spec spec = {
+		.seq = seq,
+		.tcp_flags = RTE_TCP_ACK_FLAG,
+		.sack = sack,
+	};
 	struct tcp_frame frame;
-	struct rte_mbuf *m = build_segment(w, flow, flow->tx_next_seq, 0,
-					   RTE_TCP_ACK_FLAG, &frame);
+	struct rte_mbuf *m;
 
+	if (fp_rx_has_sack_info(flow))
+		spec.sack_count = fp_rx_sack_blocks(
+			w, flow, sack,
+			(flow->flags & FLOW_F_TIMESTAMPS) ? TCP_SACK_BLOCKS_WITH_TS
+							   : TCP_MAX_SACK_BLOCKS);
+	m = build_segment(w, flow, &spec, &frame);
 	if (m != NULL)
 		send_segment(w, flow, m, &frame);
 }
 
+void fp_tx_ack(struct fp_worker *w, struct flow_state *flow)
+{
+	send_ack_at(w, flow, flow->tx_next_seq);
+}
+
+void fp_tx_keepalive(struct fp_worker *w, struct flow_state *flow)
+{
+	/* RFC 9293 section 3.8.4: SEG.SEQ = SND.NXT - 1, no data; the peer
+	 * answers with an ACK, or a RST if it forgot the connection. */
+	if (flow->tx_sent == 0 && !fp_has_unsent(flow))
+		send_ack_at(w, flow, flow->tx_next_seq - 1);
+}
+
 /* ---- sending data ---- */
+
+/* Position in the tx buffer of sequence number seq, seq in flight. */
+static uint32_t tx_position(const struct flow_state *flow, uint32_t seq)
+{
+	uint32_t fin = (flow->flags & FLOW_F_TX_FIN_SENT) ? 1 : 0;
+	uint32_t behind = flow->tx_next_seq - fin - seq;
+
+	return (flow->tx_pos - behind) & (flow->tx_buf_size - 1);
+}
+
+/* Karn's algorithm (RFC 6298 section 3): without timestamps, time one
+ * new segment at a time; a retransmission cancels the measurement. */
+static void maybe_start_rtt_timing(struct fp_worker *w, struct flow_state *flow)
+{
+	struct flow_recovery *rec;
+
+	if (flow->flags & (FLOW_F_TIMESTAMPS | FLOW_F_RTT_TIMING))
+		return;
+	rec = fp_recovery_of(w, flow);
+	rec->rtt_seq = flow->tx_next_seq;
+	rec->rtt_start_us = (uint32_t)w->now_us;
+	flow->flags |= FLOW_F_RTT_TIMING;
+}
+
+/* Send len new bytes from SND.NXT, with the FIN if fin.  False if no
+ * mbuf. */
+static bool send_data(struct fp_worker *w, struct flow_state *flow,
+		      uint32_t len, bool fin)
+{
+	struct segment_spec spec = {
+		.seq = flow->tx_next_seq,
+		.payload_len = (uint16_t)len,
+		.tcp_flags = RTE_TCP_ACK_FLAG,
+		.ect = (flow->flags & FLOW_F_ECN) && len > 0,
+	};
+	struct tcp_frame frame;
+	struct rte_mbuf *m;
+
+	if (len > 0 && len == flow->tx_avail)
+		spec.tcp_flags |= RTE_TCP_PSH_FLAG;
+	if (fin)
+		spec.tcp_flags |= RTE_TCP_FIN_FLAG;
+	/* RFC 3168 section 6.1.2: CWR on the first new data after the
+	 * window was reduced for an ECE. */
+	if ((flow->flags & FLOW_F_CWR_PENDING) && len > 0)
+		spec.tcp_flags |= RTE_TCP_CWR_FLAG;
+	m = build_segment(w, flow, &spec, &frame);
+	if (m == NULL)
+		return false;
+	circ_read(flow->region_base + flow->tx_buf_offset, flow->tx_buf_size,
+		  flow->tx_pos, frame.payload, len);
+
+	if (spec.tcp_flags & RTE_TCP_CWR_FLAG)
+		flow->flags &= (uint16_t)~FLOW_F_CWR_PENDING;
+	maybe_start_rtt_timing(w, flow);
+	flow->tx_pos = circ_advance(flow->tx_pos, len, flow->tx_buf_size);
+	flow->tx_avail -= len;
+	flow->tx_next_seq += len + fin;
+	flow->tx_sent += len + fin;
+	if (fin)
+		flow->flags |= FLOW_F_TX_FIN_SENT;
+	send_segment(w, flow, m, &frame);
+	return true;
+}
+
+bool fp_tx_retransmit(struct fp_worker *w, struct flow_state *flow,
+		      uint32_t seq, uint32_t len)
+{
+	uint32_t fin_seq = flow->tx_next_seq - 1;
+	bool fin = (flow->flags & FLOW_F_TX_FIN_SENT) &&
+		   seq_gt(seq + len, fin_seq);
+	uint32_t data_len = fin ? fin_seq - seq : len;
+	/* Retransmissions are not ECN-capable (RFC 3168 section 6.1.5). */
+	struct segment_spec spec = {
+		.seq = seq,
+		.payload_len = (uint16_t)data_len,
+		.tcp_flags = RTE_TCP_ACK_FLAG | (fin ? RTE_TCP_FIN_FLAG : 0),
+	};
+	struct tcp_frame frame;
+	struct rte_mbuf *m = build_segment(w, flow, &spec, &frame);
+
+	if (m == NULL)
+		return false;
+	circ_read(flow->region_base + flow->tx_buf_offset, flow->tx_buf_size,
+		  tx_position(flow, seq), frame.payload, data_len);
+	flow->flags &= (uint16_t)~FLOW_F_RTT_TIMING;
+	fp_counter_add(&fp_recovery_of(w, flow)->cnt_retransmits, 1);
+	send_segment(w, flow, m, &frame);
+	return true;
+}
+
+/* Nagle (RFC 9293 section 3.7.4) and sender silly-window avoidance
+ * (section 3.8.6.2.1): a segment shorter than the MSS goes out only if
+ * nothing is in flight, or, with TCP_NODELAY, if it carries everything
+ * we have. */
+static bool worth_sending(const struct flow_state *flow, uint32_t len)
+{
+	if (len == flow->mss || flow->tx_sent == 0)
+		return true;
+	return (flow->flags & FLOW_F_NODELAY) && len == flow->tx_avail;
+}
+
+/* The next new segment flow may send with room bytes allowed: len bytes,
+ * and the FIN if fin. */
+static bool next_segment(const struct flow_state *flow, uint32_t room,
+			 uint32_t *len, bool *fin)
+{
+	*len = RTE_MIN(RTE_MIN((uint32_t)flow->mss, flow->tx_avail), room);
+	/* The FIN rides on the last segment and takes a sequence number,
+	 * so it needs one more byte of window. */
+	*fin = fp_fin_unsent(flow) && *len == flow->tx_avail && room > *len;
+	if (*len == 0)
+		return *fin;
+	return worth_sending(flow, *len);
+}
+
+/* Room the peer's window leaves beyond what is in flight. */
+static uint32_t window_room(const struct flow_state *flow)
+{
+	return flow->tx_remote_win > flow->tx_sent ?
+		       flow->tx_remote_win - flow->tx_sent : 0;
+}
 
 /* Bytes the windows let us put in flight: min(SND.WND, cwnd) - in flight. */
 static uint32_t send_room(const struct flow_state *flow)
@@ -220,57 +409,30 @@ static uint32_t send_room(const struct flow_state *flow)
 	return window > flow->tx_sent ? window - flow->tx_sent : 0;
 }
 
-/* Send len bytes from SND.NXT, with the FIN if fin.  False if no mbuf. */
-static bool send_data(struct fp_worker *w, struct flow_state *flow,
-		      uint32_t len, bool fin)
+bool fp_tx_may_send_new(const struct flow_state *flow, uint32_t cwnd_room)
 {
-	uint8_t tcp_flags = RTE_TCP_ACK_FLAG;
-	struct tcp_frame frame;
-	struct rte_mbuf *m;
+	uint32_t len;
+	bool fin;
 
-	if (len > 0 && len == flow->tx_avail)
-		tcp_flags |= RTE_TCP_PSH_FLAG;
-	if (fin)
-		tcp_flags |= RTE_TCP_FIN_FLAG;
-	m = build_segment(w, flow, flow->tx_next_seq, (uint16_t)len, tcp_flags,
-			  &frame);
-	if (m == NULL)
-		return false;
-	circ_read(flow->region_base + flow->tx_buf_offset, flow->tx_buf_size,
-		  flow->tx_pos, frame.payload, len);
-
-	flow->tx_pos = circ_advance(flow->tx_pos, len, flow->tx_buf_size);
-	flow->tx_avail -= len;
-	flow->tx_next_seq += len + fin;
-	flow->tx_sent += len + fin;
-	if (fin)
-		flow->flags |= FLOW_F_TX_FIN_SENT;
-	fp_note_resent(flow);
-	send_segment(w, flow, m, &frame);
-	return true;
+	return next_segment(flow, RTE_MIN(cwnd_room, window_room(flow)), &len,
+			    &fin);
 }
 
-/* Sender silly-window avoidance (RFC 9293 section 3.8.6.2.1), simplified:
- * a short segment goes out only if it carries everything we have, or if
- * nothing is in flight (no ACK would come to send it later). */
-static bool worth_sending(const struct flow_state *flow, uint32_t len)
+bool fp_tx_send_new(struct fp_worker *w, struct flow_state *flow,
+		    uint32_t cwnd_room)
 {
-	return len == flow->mss || len == flow->tx_avail || flow->tx_sent == 0;
+	uint32_t len;
+	bool fin;
+
+	return next_segment(flow, RTE_MIN(cwnd_room, window_room(flow)), &len,
+			    &fin) &&
+	       send_data(w, flow, len, fin);
 }
 
-/* The next segment flow may send now: len bytes, and the FIN if fin. */
-static bool next_segment(const struct flow_state *flow, uint32_t *len,
-			 bool *fin)
+/* Whether recovery decides what flow sends (fp_recovery.c). */
+static bool is_recovering(const struct flow_state *flow)
 {
-	uint32_t room = send_room(flow);
-
-	*len = RTE_MIN(RTE_MIN((uint32_t)flow->mss, flow->tx_avail), room);
-	/* The FIN rides on the last segment and takes a sequence number,
-	 * so it needs one more byte of window. */
-	*fin = fp_fin_unsent(flow) && *len == flow->tx_avail && room > *len;
-	if (*len == 0)
-		return *fin;
-	return worth_sending(flow, *len);
+	return flow->tx_recovery != FLOW_TX_OPEN || flow->tx_sacked_count > 0;
 }
 
 /* Send up to limit segments of flow; returns how many went out. */
@@ -281,18 +443,22 @@ static unsigned send_from_flow(struct fp_worker *w, struct flow_state *flow,
 	uint32_t len;
 	bool fin;
 
-	while (sent < limit && next_segment(flow, &len, &fin) &&
+	if (is_recovering(flow))
+		return fp_recovery_send(w, flow, limit);
+	while (sent < limit && next_segment(flow, send_room(flow), &len, &fin) &&
 	       send_data(w, flow, len, fin))
 		sent++;
 	return sent;
 }
 
-static bool may_send(const struct flow_state *flow)
+static bool may_send(struct fp_worker *w, const struct flow_state *flow)
 {
 	uint32_t len;
 	bool fin;
 
-	return next_segment(flow, &len, &fin);
+	if (is_recovering(flow))
+		return fp_recovery_may_send(w, flow);
+	return next_segment(flow, send_room(flow), &len, &fin);
 }
 
 void fp_tx_window_probe(struct fp_worker *w, struct flow_state *flow)
@@ -300,27 +466,12 @@ void fp_tx_window_probe(struct fp_worker *w, struct flow_state *flow)
 	/* RFC 9293 section 3.8.6.1: with nothing in flight to bring an ACK,
 	 * a closed window is probed with one byte (or the FIN).  The slow
 	 * path's persist timer asks for it with FP_CMD_FLOW_TX_KICK. */
-	if (flow->tx_sent > 0 || send_room(flow) > 0)
+	if (flow->tx_sent > 0 || window_room(flow) > 0)
 		return;
 	if (flow->tx_avail > 0)
 		send_data(w, flow, 1, false);
 	else if (fp_fin_unsent(flow))
 		send_data(w, flow, 0, true);
-}
-
-void fp_tx_go_back_n(struct flow_state *flow)
-{
-	uint32_t fin = (flow->flags & FLOW_F_TX_FIN_SENT) ? 1 : 0;
-	uint32_t data = flow->tx_sent - fin;
-
-	if (flow->tx_sent == 0)
-		return;
-	flow->tx_pos = (flow->tx_pos - data) & (flow->tx_buf_size - 1);
-	flow->tx_avail += data;
-	flow->tx_next_seq -= flow->tx_sent;
-	flow->tx_sent = 0;
-	flow->flags = (uint16_t)((flow->flags & ~FLOW_F_TX_FIN_SENT) |
-				 FLOW_F_REWOUND);
 }
 
 /* ---- the queue manager ---- */
@@ -329,7 +480,8 @@ void fp_txq_push(struct fp_worker *w, struct flow_state *flow)
 {
 	uint32_t id = fp_flow_id(w, flow);
 
-	if (flow->flags & (FLOW_F_IN_TX_QUEUE | FLOW_F_DEAD) || !may_send(flow))
+	if (flow->flags & (FLOW_F_IN_TX_QUEUE | FLOW_F_DEAD) ||
+	    !may_send(w, flow))
 		return;
 	flow->flags |= FLOW_F_IN_TX_QUEUE;
 	flow->tx_queue_next = FLOW_INDEX_NONE;
@@ -381,7 +533,7 @@ unsigned fp_tx_flows(struct fp_worker *w)
 
 		total += sent;
 		fp_txq_push(w, flow);
-		if (sent == 0 && may_send(flow))
+		if (sent == 0 && may_send(w, flow))
 			break; /* out of mbufs: try again next iteration */
 	}
 	return total;

@@ -55,7 +55,17 @@ struct service_config {
 	 * fast-path cores watch it for arriving frames. */
 	const char *wake_iface;
 	bool quiet;
+	/* Congestion control (slowpath/tcp_cc.h): the algorithm every
+	 * connection starts with, the rate of const-rate, ECN use. */
+	uint8_t cc_algorithm;     /* enum tcp_cc_algorithm */
+	uint8_t ecn;              /* SERVICE_ECN_* */
+	uint64_t cc_const_rate;   /* bytes/s */
 };
+
+/* service_config.ecn (RFC 3168 section 6.1.1) */
+#define SERVICE_ECN_OFF 0u
+#define SERVICE_ECN_ACCEPT 1u     /* answer ECN-setup SYNs (Linux's default) */
+#define SERVICE_ECN_ON 2u         /* also send them */
 
 /* A context as a fast-path core sees it. */
 struct fp_context {
@@ -83,7 +93,8 @@ struct fp_context_list {
 /* slow path -> fast-path core commands (32 bytes, rte_ring elements). */
 enum fp_command_type {
 	FP_CMD_FLOW_FIN = 1,      /* send FIN after the committed data */
-	FP_CMD_FLOW_RETRANSMIT,   /* go back N: resend from SND.UNA */
+	FP_CMD_FLOW_RETRANSMIT,   /* RTO: resend what is not SACKed from
+				   * SND.UNA; value 1: forget the SACKs */
 	FP_CMD_FLOW_REMOVE,       /* mark dead, stop all processing, ack */
 	FP_CMD_FLOW_TX_KICK,      /* re-examine the flow for transmission */
 	/* Hand the flow to application context ctx_id: set flows[].ctx_id,
@@ -100,6 +111,9 @@ enum fp_command_type {
 	 * stand) to the new one, so each context's events of the flow stay
 	 * in order on this core's rings. */
 	FP_CMD_FLOW_ADOPT,
+	FP_CMD_FLOW_SET_NODELAY,  /* value 1: no Nagle, 0: Nagle */
+	FP_CMD_FLOW_KEEPALIVE,    /* send a keepalive probe if idle */
+	FP_CMD_FLOW_PROBE,        /* loss probe: no ACK for a while */
 };
 
 struct fp_command {
@@ -175,6 +189,7 @@ struct service {
 	bool rx_interrupts;               /* rx queues can wake sleeping cores */
 	struct rte_mempool *pktmbuf_pool;
 	struct flow_state *flows;         /* cfg.max_flows; index = flow id */
+	struct flow_recovery *flow_recovery; /* the same index */
 	struct flow_table *flow_table;
 	uint16_t group_to_core[FLOW_GROUPS];
 	struct fp_core cores[TAS_MAX_FP_CORES];

@@ -43,6 +43,8 @@ struct tcp_negotiated {
 	bool timestamps;          /* both sent TS */
 	bool sack;                /* both sent SACK-permitted */
 	bool wscale;              /* both sent WS; otherwise both shifts 0 */
+	bool ecn;                 /* RFC 3168 ECN-setup SYN and SYN-ACK (the
+				   * slow path sets it, from the flags) */
 	uint8_t snd_wscale;       /* peer's shift, clamped to TCP_MAX_WSCALE */
 	uint8_t rcv_wscale;       /* our shift */
 };

@@ -190,6 +190,21 @@ void tcp_options_write_timestamp(uint8_t *buf, uint32_t ts_val, uint32_t ts_ecr)
 	write_timestamp(write_nops(buf, 2), ts_val, ts_ecr);
 }
 
+unsigned tcp_options_write_sack(uint8_t *buf, const struct tcp_sack_block *blocks,
+				unsigned count)
+{
+	uint8_t *p = write_nops(buf, 2);
+
+	p[0] = TCP_OPT_SACK;
+	p[1] = (uint8_t)(2 + 8 * count);
+	p += 2;
+	for (unsigned i = 0; i < count; i++, p += 8) {
+		store_be32(p, blocks[i].start);
+		store_be32(p + 4, blocks[i].end);
+	}
+	return tcp_sack_options_len(count);
+}
+
 bool tcp_options_is_timestamp_only(const uint8_t *opts, unsigned len,
 				   uint32_t *ts_val, uint32_t *ts_ecr)
 {

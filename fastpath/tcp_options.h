@@ -66,6 +66,17 @@ unsigned tcp_options_write_syn(uint8_t *buf, const struct tcp_syn_options *o);
 /* Write NOP NOP TS(val, ecr): TCP_TS_OPTIONS_LEN bytes. */
 void tcp_options_write_timestamp(uint8_t *buf, uint32_t ts_val, uint32_t ts_ecr);
 
+/* NOP NOP SACK with count blocks: its length, a multiple of 4.  Room
+ * for 3 blocks next to timestamps, 4 without (40 option bytes). */
+static inline unsigned tcp_sack_options_len(unsigned count)
+{
+	return 4 + 8 * count;
+}
+#define TCP_SACK_BLOCKS_WITH_TS 3
+/* Write NOP NOP SACK(blocks); returns tcp_sack_options_len(count). */
+unsigned tcp_options_write_sack(uint8_t *buf, const struct tcp_sack_block *blocks,
+				unsigned count);
+
 /* Fast check for the common case: exactly NOP NOP TS.  On success stores
  * the timestamp values and returns true. */
 bool tcp_options_is_timestamp_only(const uint8_t *opts, unsigned len,

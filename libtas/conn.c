@@ -240,6 +240,37 @@ ssize_t tas_send(struct tas_conn *conn, const void *buf, size_t len)
 /* ------------------------------------------------------------------ */
 /* Shutdown and close                                                  */
 
+static bool is_valid_option(enum tas_conn_option option, uint64_t value)
+{
+	switch (option) {
+	case TAS_OPT_NODELAY:
+	case TAS_OPT_KEEPALIVE:
+		return value <= 1;
+	case TAS_OPT_KEEPIDLE:
+	case TAS_OPT_KEEPINTVL:
+		return value >= 1 && value <= 32767;
+	case TAS_OPT_KEEPCNT:
+		return value >= 1 && value <= 127;
+	case TAS_OPT_CONGESTION:
+		return value <= TAS_CC_CONST_RATE;
+	}
+	return false;
+}
+
+int tas_conn_set_option(struct tas_conn *conn, enum tas_conn_option option,
+			uint64_t value)
+{
+	if (!is_valid_option(option, value))
+		return -EINVAL;
+	if (!is_open(conn))
+		return not_open_error(conn);
+
+	struct tas_app_cmd cmd = flow_command(conn, TAS_CMD_SET_OPTION,
+					      (uint32_t)option);
+	cmd.cookie = value;
+	return command_to_slowpath(conn->ctx, &cmd, -1);
+}
+
 int tas_shutdown(struct tas_conn *conn, int how)
 {
 	uint32_t shut;

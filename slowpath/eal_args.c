@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "flow_recovery.h"
 #include "log.h"
 #include "port.h"
 
@@ -159,7 +160,9 @@ static int push_lcores(struct arg_vector *vector, unsigned fp_cores)
 static uint64_t memory_needed_mb(const struct service_config *cfg)
 {
 	uint64_t bytes = port_pool_bytes(cfg) +
-			 (uint64_t)cfg->max_flows * sizeof(struct flow_state) * 2;
+			 (uint64_t)cfg->max_flows *
+				 (sizeof(struct flow_state) +
+				  sizeof(struct flow_recovery)) * 2;
 
 	return (bytes + MIB - 1) / MIB + MEMORY_SLACK_MB;
 }

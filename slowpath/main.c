@@ -28,6 +28,7 @@
 #include "app_registry.h"
 #include "eal_args.h"
 #include "fastpath.h"
+#include "flow_recovery.h"
 #include "flow_table.h"
 #include "log.h"
 #include "options.h"
@@ -68,6 +69,7 @@ static void service_destroy(struct service *svc)
 	if (svc->flow_table != NULL)
 		flow_table_destroy(svc->flow_table);
 	rte_free(svc->flows);
+	rte_free(svc->flow_recovery);
 	rte_free(svc);
 }
 
@@ -90,8 +92,13 @@ static struct service *service_create(const struct service_config *cfg)
 	svc->flows = rte_zmalloc("tas_flows",
 				 (size_t)cfg->max_flows * sizeof(struct flow_state),
 				 RTE_CACHE_LINE_SIZE);
+	svc->flow_recovery = rte_zmalloc(
+		"tas_flow_recovery",
+		(size_t)cfg->max_flows * sizeof(struct flow_recovery),
+		RTE_CACHE_LINE_SIZE);
 	svc->flow_table = flow_table_create(cfg->max_flows);
-	if (svc->flows == NULL || svc->flow_table == NULL) {
+	if (svc->flows == NULL || svc->flow_recovery == NULL ||
+	    svc->flow_table == NULL) {
 		log_err("out of memory for the state of --max-flows %u",
 			cfg->max_flows);
 		service_destroy(svc);

@@ -13,6 +13,8 @@
 #include <string.h>
 #include <sys/un.h>
 
+#include "tcp_cc.h"
+
 #define KIB (UINT64_C(1) << 10)
 #define MIB (UINT64_C(1) << 20)
 #define GIB (UINT64_C(1) << 30)
@@ -46,6 +48,9 @@ enum option_id {
 	OPT_IFACE,
 	OPT_NO_HUGE,
 	OPT_ALLOW_UID,
+	OPT_CC,
+	OPT_CC_RATE,
+	OPT_ECN,
 };
 
 static const struct option long_options[] = {
@@ -62,6 +67,9 @@ static const struct option long_options[] = {
 	{ "iface", required_argument, NULL, OPT_IFACE },
 	{ "no-huge", no_argument, NULL, OPT_NO_HUGE },
 	{ "allow-uid", required_argument, NULL, OPT_ALLOW_UID },
+	{ "cc", required_argument, NULL, OPT_CC },
+	{ "cc-rate", required_argument, NULL, OPT_CC_RATE },
+	{ "ecn", required_argument, NULL, OPT_ECN },
 	{ "quiet", no_argument, NULL, OPT_QUIET },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "version", no_argument, NULL, OPT_VERSION },
@@ -96,6 +104,15 @@ static const char usage_text[] =
 	"  --no-huge               run without hugepages (EAL --no-huge --no-shconf);\n"
 	"                          also chosen when too few hugepages are free\n"
 	"  Sizes take the suffixes K, M and G (powers of 1024).\n"
+	"\n"
+	"Congestion control (per connection, applications may choose another):\n"
+	"  --cc NAME               newreno, cubic, dctcp, dctcp-rate, timely or\n"
+	"                          const-rate (default cubic)\n"
+	"  --cc-rate RATE          the rate of const-rate, e.g. 500M or 2G bit/s\n"
+	"                          (suffixes K, M, G: powers of 1000; default 1G)\n"
+	"  --ecn off|accept|on     ECN (RFC 3168): never, when the peer asks, or\n"
+	"                          ask too (default: on for dctcp and dctcp-rate,\n"
+	"                          accept otherwise)\n"
 	"\n"
 	"Service:\n"
 	"  --socket PATH           application registration socket\n"
@@ -264,6 +281,53 @@ static bool is_interface_name(const char *name)
 	       strpbrk(name, ",=/ \t") == NULL;
 }
 
+static enum options_result parse_cc(const char *text, struct service_config *cfg)
+{
+	enum tcp_cc_algorithm algorithm;
+
+	if (tcp_cc_parse(text, &algorithm) != 0)
+		return refuse("cc", text, "newreno, cubic, dctcp, dctcp-rate, "
+					  "timely or const-rate");
+	cfg->cc_algorithm = (uint8_t)algorithm;
+	return OPTIONS_RUN;
+}
+
+/* Bits per second with K/M/G (powers of 1000), stored as bytes/s. */
+static enum options_result parse_rate(const char *text, uint64_t *bytes_per_s)
+{
+	static const struct { char suffix; uint64_t factor; } suffixes[] = {
+		{ 'K', 1000 }, { 'M', 1000000 }, { 'G', 1000000000 },
+	};
+	uint64_t number, factor = 1;
+	const char *end;
+
+	if (!parse_u64(text, &number, &end))
+		return refuse("cc-rate", text, "bits per second, e.g. 500M");
+	for (unsigned i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++)
+		if (toupper((unsigned char)*end) == suffixes[i].suffix) {
+			factor = suffixes[i].factor;
+			end++;
+		}
+	if (*end != '\0' || number == 0 || number > UINT64_MAX / factor ||
+	    number * factor < 8000 || number * factor > 400 * UINT64_C(1000000000))
+		return refuse("cc-rate", text, "8K to 400G bits per second");
+	*bytes_per_s = number * factor / 8;
+	return OPTIONS_RUN;
+}
+
+static enum options_result parse_ecn(const char *text, struct tas_options *opts)
+{
+	static const char *const names[] = { "off", "accept", "on" };
+
+	for (unsigned i = 0; i < 3; i++)
+		if (strcmp(text, names[i]) == 0) {
+			opts->cfg.ecn = (uint8_t)i;
+			opts->ecn_chosen = true;
+			return OPTIONS_RUN;
+		}
+	return refuse("ecn", text, "off, accept or on");
+}
+
 static enum options_result parse_option(int option, const char *value,
 					struct tas_options *opts)
 {
@@ -344,6 +408,12 @@ static enum options_result parse_option(int option, const char *value,
 	case OPT_QUIET:
 		cfg->quiet = true;
 		return OPTIONS_RUN;
+	case OPT_CC:
+		return parse_cc(value, cfg);
+	case OPT_CC_RATE:
+		return parse_rate(value, &cfg->cc_const_rate);
+	case OPT_ECN:
+		return parse_ecn(value, opts);
 	case OPT_HELP:
 		fputs(usage_text, stdout);
 		return OPTIONS_DONE;
@@ -386,6 +456,18 @@ static void set_defaults(struct tas_options *opts)
 	opts->cfg.max_flows = MAX_FLOWS_DEFAULT;
 	opts->cfg.mtu = MTU_DEFAULT;
 	opts->cfg.socket_path = TAS_DEFAULT_SOCKET_PATH;
+	opts->cfg.cc_algorithm = TCP_CC_CUBIC;
+	opts->cfg.cc_const_rate = 1000000000u / 8;
+}
+
+/* ECN unless chosen: DCTCP needs it, the others take it when offered. */
+static void default_ecn(struct tas_options *opts)
+{
+	bool dctcp = opts->cfg.cc_algorithm == TCP_CC_DCTCP ||
+		     opts->cfg.cc_algorithm == TCP_CC_DCTCP_RATE;
+
+	if (!opts->ecn_chosen)
+		opts->cfg.ecn = dctcp ? SERVICE_ECN_ON : SERVICE_ECN_ACCEPT;
 }
 
 /* Checks that involve more than one option. */
@@ -450,5 +532,6 @@ enum options_result options_parse(int argc, char **argv,
 	}
 	opts->eal_argc = argc - optind;
 	opts->eal_argv = argv + optind;
+	default_ecn(opts);
 	return check_combination(&opts->cfg);
 }

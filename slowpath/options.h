@@ -19,6 +19,7 @@ struct tas_options {
 	unsigned vdev_count;
 	const char *iface;      /* --iface: af_packet on this interface */
 	bool no_huge;           /* --no-huge */
+	bool ecn_chosen;        /* --ecn given; else it follows --cc */
 	int eal_argc;           /* the arguments after "--", unchanged */
 	char **eal_argv;
 };

@@ -137,6 +137,11 @@ static void flow_command(struct app *app, uint16_t ctx_id,
 		if (!tcp_copies_release(conn, true))
 			tcp_app_abort_flow(conn);
 		break;
+	case TAS_CMD_SET_OPTION:
+		status = tcp_conn_set_option(conn, cmd->value, cmd->cookie);
+		if (status != 0)
+			command_error(app, ctx_id, cmd, status);
+		break;
 	}
 }
 
@@ -161,6 +166,7 @@ void tcp_app_command(struct service *svc, struct app *app, uint16_t ctx_id,
 	case TAS_CMD_CLOSE:
 	case TAS_CMD_ABORT:
 	case TAS_CMD_ADOPT:
+	case TAS_CMD_SET_OPTION:
 		flow_command(app, ctx_id, cmd);
 		break;
 	default:

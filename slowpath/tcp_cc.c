@@ -1,62 +1,105 @@
 /*
- * AIMD congestion window, RFC 5681 with RFC 3465 byte counting.
+ * Congestion control front end (tcp_cc.h): the per-service defaults,
+ * algorithm names, and the work every algorithm shares (MSS and window
+ * bounds, the initial window of RFC 6928, minimum RTT) before handing
+ * each event to the algorithm's table (cc_ops.h).
  */
+#include <errno.h>
+#include <stddef.h>
+#include <string.h>
+
+#include "cc_ops.h"
+#include "cc_rtt.h"
 #include "tcp_cc.h"
 
-static uint32_t at_least_loss_window(const struct tcp_cc *cc, uint64_t bytes)
-{
-	uint32_t floor = TCP_CC_LOSS_SEGMENTS * cc->mss;
+/* RFC 9293 section 3.7.1: the send MSS when the peer sent no option. */
+#define DEFAULT_MSS 536u
+/* The MSS option is 16 bits (RFC 9293 section 3.2); the bound also keeps
+ * every product of the MSS with a segment count in 32 bits. */
+#define MAX_MSS 65535u
 
-	return bytes < floor ? floor : (uint32_t)bytes;
+static const struct tcp_cc_ops *const algorithms[TCP_CC_COUNT] = {
+	[TCP_CC_NEWRENO] = &cc_newreno_ops,
+	[TCP_CC_CUBIC] = &cc_cubic_ops,
+	[TCP_CC_DCTCP] = &cc_dctcp_ops,
+	[TCP_CC_DCTCP_RATE] = &cc_dctcp_rate_ops,
+	[TCP_CC_TIMELY] = &cc_timely_ops,
+	[TCP_CC_CONST_RATE] = &cc_const_rate_ops,
+};
+
+void tcp_cc_config_default(struct tcp_cc_config *cfg)
+{
+	*cfg = (struct tcp_cc_config){
+		.algorithm = TCP_CC_NEWRENO,
+		.const_rate = 125000000,     /* 1 Gbit/s */
+		/* the TIMELY paper's thresholds and step */
+		.timely_t_low_us = 50,
+		.timely_t_high_us = 500,
+		.timely_add_step = 1250000,  /* 10 Mbit/s */
+		.dctcp_g_shift = 4,          /* g = 1/16, as RFC 8257 suggests */
+	};
 }
 
-static void clamp_to_max(struct tcp_cc *cc)
+int tcp_cc_parse(const char *name, enum tcp_cc_algorithm *algorithm)
 {
-	if (cc->cwnd > cc->max_cwnd)
-		cc->cwnd = cc->max_cwnd;
+	if (name == NULL)
+		return -EINVAL;
+	for (unsigned i = 0; i < TCP_CC_COUNT; i++) {
+		if (strcmp(name, algorithms[i]->name) == 0) {
+			*algorithm = (enum tcp_cc_algorithm)i;
+			return 0;
+		}
+	}
+	return -EINVAL;
 }
 
-void tcp_cc_init(struct tcp_cc *cc, uint32_t mss, uint32_t max_cwnd)
+const char *tcp_cc_name(enum tcp_cc_algorithm algorithm)
+{
+	if ((unsigned)algorithm >= TCP_CC_COUNT)
+		return "unknown";
+	return algorithms[algorithm]->name;
+}
+
+void tcp_cc_init(struct tcp_cc *cc, const struct tcp_cc_config *cfg,
+		 enum tcp_cc_algorithm algorithm, uint32_t mss,
+		 uint32_t max_cwnd)
 {
 	if (mss == 0)
-		mss = 1;
+		mss = DEFAULT_MSS;
+	if (mss > MAX_MSS)
+		mss = MAX_MSS;
+	/* Below the floor of reductions the two bounds would contradict. */
+	if (max_cwnd < TCP_CC_MIN_SEGMENTS * mss)
+		max_cwnd = TCP_CC_MIN_SEGMENTS * mss;
+	if ((unsigned)algorithm >= TCP_CC_COUNT)
+		algorithm = TCP_CC_NEWRENO;
 	*cc = (struct tcp_cc){
-		.cwnd = TCP_CC_INITIAL_SEGMENTS * mss,
-		.ssthresh = UINT32_MAX,
+		.algorithm = algorithm,
 		.mss = mss,
-		.max_cwnd = max_cwnd < TCP_CC_LOSS_SEGMENTS * mss ?
-				    TCP_CC_LOSS_SEGMENTS * mss : max_cwnd,
+		.cwnd = TCP_CC_INITIAL_SEGMENTS * mss < max_cwnd ?
+				TCP_CC_INITIAL_SEGMENTS * mss : max_cwnd,
+		.ssthresh = UINT32_MAX,
+		.max_cwnd = max_cwnd,
 	};
-	clamp_to_max(cc);
+	if (algorithms[algorithm]->init != NULL)
+		algorithms[algorithm]->init(cc, cfg);
 }
 
-void tcp_cc_on_acked(struct tcp_cc *cc, uint32_t acked)
+void tcp_cc_on_ack(struct tcp_cc *cc, const struct tcp_cc_config *cfg,
+		   const struct tcp_cc_sample *sample)
 {
-	if (cc->cwnd < cc->ssthresh) {
-		uint64_t grown = (uint64_t)cc->cwnd + acked;
-		cc->cwnd = grown > cc->ssthresh ? cc->ssthresh : (uint32_t)grown;
-	} else {
-		/* Congestion avoidance: one MSS for every cwnd bytes acked. */
-		uint64_t credit = (uint64_t)cc->ca_acked + acked;
-		while (credit >= cc->cwnd && cc->cwnd < cc->max_cwnd) {
-			credit -= cc->cwnd;
-			cc->cwnd += cc->mss;
-		}
-		cc->ca_acked = credit >= cc->cwnd ? 0 : (uint32_t)credit;
-	}
-	clamp_to_max(cc);
+	cc_rtt_track_min(cc, sample->rtt_us);
+	algorithms[cc->algorithm]->on_ack(cc, cfg, sample);
 }
 
-void tcp_cc_on_fast_retransmit(struct tcp_cc *cc)
+void tcp_cc_on_loss(struct tcp_cc *cc, const struct tcp_cc_config *cfg,
+		    uint32_t flight, uint64_t now_us)
 {
-	cc->ssthresh = at_least_loss_window(cc, cc->cwnd / 2);
-	cc->cwnd = cc->ssthresh;
-	cc->ca_acked = 0;
+	algorithms[cc->algorithm]->on_loss(cc, cfg, flight, now_us);
 }
 
-void tcp_cc_on_timeout(struct tcp_cc *cc, uint32_t flight)
+void tcp_cc_on_timeout(struct tcp_cc *cc, const struct tcp_cc_config *cfg,
+		       uint32_t flight, uint64_t now_us)
 {
-	cc->ssthresh = at_least_loss_window(cc, flight / 2);
-	cc->cwnd = TCP_CC_LOSS_SEGMENTS * cc->mss;
-	cc->ca_acked = 0;
+	algorithms[cc->algorithm]->on_timeout(cc, cfg, flight, now_us);
 }

@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <inttypes.h>
 #include <string.h>
 
 #include <rte_ring.h>
@@ -16,6 +17,7 @@
 #include "arp.h"
 #include "fastpath.h"
 #include "flow_alloc.h"
+#include "flow_recovery.h"
 #include "log.h"
 #include "packet.h"
 #include "quiesce.h"
@@ -25,11 +27,6 @@
 #include "tcp_listen.h"
 #include "tcp_output.h"
 #include "tcp_time_wait.h"
-
-/* SACK-permitted (RFC 2018) is offered: the fast path accepts SACK
- * blocks on ACKs (it recovers by go-back-N and does not use them yet), so
- * a peer's duplicate ACKs still count towards fast retransmit. */
-#define TCP_OFFER_SACK true
 
 struct tcp_slowpath tcp_sp;
 
@@ -71,11 +68,14 @@ int tcp_init(struct service *svc)
 	if (ret != 0)
 		goto fail;
 	tcp_sp.port_counter = (uint32_t)siphash24(&tcp_sp.port_secret, "port", 4);
+	tcp_cc_config_default(&tcp_sp.cc_config);
+	tcp_sp.cc_config.algorithm = (enum tcp_cc_algorithm)svc->cfg.cc_algorithm;
+	tcp_sp.cc_config.const_rate = svc->cfg.cc_const_rate;
 	tcp_sp.local_options = (struct tcp_local_options){
 		.mss = tcp_mss_from_mtu(svc->cfg.mtu),
 		.rx_buf_size = svc->cfg.rx_buf_size,
 		.offer_timestamps = true,
-		.offer_sack = TCP_OFFER_SACK,
+		.offer_sack = true,
 		.offer_wscale = true,
 	};
 	return 0;
@@ -89,6 +89,13 @@ fail:
 void tcp_fini(struct service *svc)
 {
 	(void)svc;
+	if (tcp_sp.conns != NULL)
+		log_info("tcp: %" PRIu64 " retransmission timeouts, %" PRIu64
+			 " loss probes, %" PRIu64 " resets sent, %" PRIu64
+			 " bad segments, %" PRIu64 " SYNs dropped",
+			 tcp_sp.stats.retransmit_timeouts, tcp_sp.stats.loss_probes,
+			 tcp_sp.stats.resets_sent,
+			 tcp_sp.stats.bad_segments, tcp_sp.stats.syns_dropped);
 	arp_fini();
 	tcp_listen_fini();
 	time_wait_fini();
@@ -132,7 +139,10 @@ struct tcp_conn *tcp_conn_create(const struct flow_key *key)
 		.listener = TCP_NO_LISTENER,
 		.ready_prev = TCP_NO_FLOW,
 		.ready_next = TCP_NO_FLOW,
+		.cc_algorithm = tcp_sp.cc_config.algorithm,
+		.nodelay = true,
 	};
+	tcp_keepalive_init(&conn->keepalive);
 	struct flow_state *flow = tcp_flow_of(conn);
 	flow->local_ip = key->local_ip;
 	flow->remote_ip = key->remote_ip;
@@ -214,7 +224,9 @@ static void fill_flow(struct tcp_conn *conn, uint32_t snd_wnd)
 	flow->tx_sent = 0;
 	flow->tx_remote_win = snd_wnd;
 	flow->flags = (uint16_t)((agreed->timestamps ? FLOW_F_TIMESTAMPS : 0) |
-				 (agreed->sack ? FLOW_F_SACK : 0));
+				 (agreed->sack ? FLOW_F_SACK : 0) |
+				 (agreed->ecn ? FLOW_F_ECN : 0) |
+				 (conn->nodelay ? FLOW_F_NODELAY : 0));
 	flow->snd_wscale = agreed->snd_wscale;
 	flow->rcv_wscale = agreed->rcv_wscale;
 	flow->dupack_count = 0;
@@ -226,11 +238,15 @@ static void fill_flow(struct tcp_conn *conn, uint32_t snd_wnd)
 	flow->app_id = conn->app_id;
 	flow->ctx_id = conn->ctx_id;
 	flow->tx_queue_next = FLOW_INDEX_NONE;
-	flow->rx_ooo_len = 0;
+	flow->rx_last_ms = (uint32_t)(fp_now_us() / 1000);
+	/* flow_alloc_get() zeroed the rest of flows[id]. */
+	memset(&tcp_sp.svc->flow_recovery[conn->flow_id], 0,
+	       sizeof(struct flow_recovery));
 
 	/* More in flight than the send buffer holds is impossible anyway. */
-	tcp_cc_init(&conn->cc, agreed->send_mss, cfg->tx_buf_size);
-	flow->tx_cwnd = conn->cc.cwnd;
+	tcp_cc_init(&conn->cc, &tcp_sp.cc_config, conn->cc_algorithm,
+		    agreed->send_mss, cfg->tx_buf_size);
+	tcp_timers_store_cc(conn);
 }
 
 int tcp_conn_install(struct tcp_conn *conn, uint32_t snd_wnd)
@@ -260,11 +276,21 @@ bool tcp_conn_redirect(struct tcp_conn *conn, struct rte_mbuf *m)
 	return true;
 }
 
-void tcp_conn_command(struct tcp_conn *conn, uint32_t type)
+void tcp_conn_command_value(struct tcp_conn *conn, uint32_t type,
+			    uint32_t value)
 {
-	struct fp_command cmd = { .type = type, .flow_id = conn->flow_id };
+	struct fp_command cmd = {
+		.type = type,
+		.flow_id = conn->flow_id,
+		.value = value,
+	};
 
 	tcp_send_command(tcp_conn_core(conn), &cmd);
+}
+
+void tcp_conn_command(struct tcp_conn *conn, uint32_t type)
+{
+	tcp_conn_command_value(conn, type, 0);
 }
 
 void tcp_conn_announce(struct tcp_conn *conn, uint16_t ctx_id,

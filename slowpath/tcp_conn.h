@@ -23,11 +23,14 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <rte_tcp.h>
+
 #include "fastpath.h"
 #include "flow_table.h"
 #include "isn.h"
 #include "service.h"
 #include "tcp_cc.h"
+#include "tcp_conn_options.h"
 #include "tcp_negotiate.h"
 #include "tcp_rto.h"
 #include "tcp_state.h"
@@ -96,11 +99,16 @@ struct tcp_conn {
 	 * counters (last values seen, and when they moved). */
 	struct tcp_rto rto;
 	struct tcp_cc cc;
+	enum tcp_cc_algorithm cc_algorithm; /* service's, or TAS_CMD_SET_CC */
+	bool nodelay;         /* no Nagle (TAS_OPT_NODELAY) */
+	struct tcp_keepalive keepalive;
 	uint32_t seen_acked_bytes;
-	uint32_t seen_fast_retx;
+	uint32_t seen_ecn_bytes;
+	uint32_t seen_recoveries;
 	uint32_t seen_rtt_us;
 	uint64_t progress_us;  /* last ACK progress or start of the flight */
 	uint32_t rto_retries;
+	bool probe_sent;      /* loss probe since the last progress */
 	uint64_t persist_us;    /* next zero-window probe; 0: not armed */
 	uint32_t persist_backoff_us;
 	uint64_t app_closed_us;
@@ -111,6 +119,7 @@ struct tcp_stats {
 	uint64_t resets_sent;
 	uint64_t syns_dropped;
 	uint64_t retransmit_timeouts;
+	uint64_t loss_probes;
 	uint64_t events_dropped;
 	uint64_t bad_segments;
 };
@@ -126,6 +135,7 @@ struct tcp_slowpath {
 	struct siphash_key isn_secret;
 	struct siphash_key port_secret;
 	uint32_t port_counter;
+	struct tcp_cc_config cc_config;   /* --cc and its parameters */
 	struct tcp_stats stats;
 };
 
@@ -158,6 +168,23 @@ static inline uint16_t flow_read16(const uint16_t *field)
 static inline struct fp_core *tcp_conn_core(const struct tcp_conn *conn)
 {
 	return fp_core_of_hash(tcp_sp.svc, conn->hash);
+}
+
+/* RFC 3168 section 6.1.1, as the service's --ecn allows: does a SYN with
+ * these flags set up ECN (we answer ECE), does a SYN-ACK accept ours? */
+static inline bool tcp_ecn_setup_syn(uint8_t tcp_flags)
+{
+	uint8_t setup = RTE_TCP_ECE_FLAG | RTE_TCP_CWR_FLAG;
+
+	return tcp_sp.svc->cfg.ecn != SERVICE_ECN_OFF &&
+	       (tcp_flags & setup) == setup;
+}
+
+static inline bool tcp_ecn_setup_synack(uint8_t tcp_flags)
+{
+	return tcp_sp.svc->cfg.ecn == SERVICE_ECN_ON &&
+	       (tcp_flags & (RTE_TCP_ECE_FLAG | RTE_TCP_CWR_FLAG)) ==
+		       RTE_TCP_ECE_FLAG;
 }
 
 /* Key of the connection a received segment belongs to. */
@@ -227,6 +254,8 @@ bool tcp_conn_redirect(struct tcp_conn *conn, struct rte_mbuf *m);
 
 /* A command to the core owning the connection (tcp_deliver.h). */
 void tcp_conn_command(struct tcp_conn *conn, uint32_t type);
+void tcp_conn_command_value(struct tcp_conn *conn, uint32_t type,
+			    uint32_t value);
 
 /* tcp_app.c: the application is done with the connection: CLOSE (FIN
  * after the data, CLOSED once both FINs are through) or ABORT (RST).
@@ -238,5 +267,7 @@ void tcp_app_abort_flow(struct tcp_conn *conn);
 /* The connection was installed: start its RTO and congestion-control
  * state (tcp_timers.c). */
 void tcp_timers_flow_installed(struct tcp_conn *conn, uint64_t now_us);
+/* Publish conn->cc's window and rate to the fast path. */
+void tcp_timers_store_cc(struct tcp_conn *conn);
 
 #endif /* TAS_TCP_CONN_H */

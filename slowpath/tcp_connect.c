@@ -193,6 +193,7 @@ static void establish_active(struct tcp_conn *conn, const struct pkt_info *pkt,
 	flow->rx_next_seq = pkt->seq + 1;
 	flow->ts_recent = options->ts_val;
 	tcp_negotiate(&tcp_sp.local_options, options, &conn->negotiated);
+	conn->negotiated.ecn = tcp_ecn_setup_synack(pkt->flags);
 	conn->state = TCP_ESTABLISHED;
 	conn->timer_us = 0;
 

@@ -376,6 +376,7 @@ static void open_passive(struct tcp_listener *listener, const struct pkt_info *p
 	conn->iss = isn_generate(&tcp_sp.isn_secret, &key, now_us);
 	conn->peer_syn = options;
 	tcp_negotiate(&tcp_sp.local_options, &options, &conn->negotiated);
+	conn->negotiated.ecn = tcp_ecn_setup_syn(pkt->flags);
 	prepare_handshake_flow(conn, pkt);
 	listener->half_open++;
 	if (tcp_conn_add_pending(conn) != 0) {

@@ -133,13 +133,18 @@ int tcp_output_syn(struct tcp_conn *conn)
 	/* RFC 7323 section 2.2: the window of a SYN is never scaled. */
 	seg.window = window > MAX_UNSCALED_WINDOW ? MAX_UNSCALED_WINDOW
 						  : (uint16_t)window;
+	/* RFC 3168 section 6.1.1: an ECN-setup SYN carries ECE and CWR,
+	 * the SYN-ACK that agrees ECE alone. */
 	if (conn->state == TCP_SYN_RECEIVED) {
 		tcp_synack_options(ours, &conn->peer_syn, tcp_ts_now(), &options);
-		seg.flags = RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG;
+		seg.flags = RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG |
+			    (conn->negotiated.ecn ? RTE_TCP_ECE_FLAG : 0);
 		seg.ack = conn->irs + 1;
 	} else {
 		tcp_syn_options(ours, tcp_ts_now(), &options);
 		seg.flags = RTE_TCP_SYN_FLAG;
+		if (tcp_sp.svc->cfg.ecn == SERVICE_ECN_ON)
+			seg.flags |= RTE_TCP_ECE_FLAG | RTE_TCP_CWR_FLAG;
 	}
 	seg.syn_options = &options;
 	return tcp_output_segment(tcp_sp.svc, &seg);

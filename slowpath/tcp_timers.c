@@ -2,7 +2,8 @@
  * The slow path's timers: handshake retransmissions (RFC 9293, RFC 6298
  * back-off), retransmission timeouts of installed flows (RFC 6298 over the
  * counters the fast path keeps), the persist timer (RFC 9293 section
- * 3.8.6.1), congestion control (tcp_cc.h), FIN-WAIT-2 and unread-data
+ * 3.8.6.1), keepalive (RFC 9293 section 3.8.4), congestion control
+ * (tcp_cc.h), FIN-WAIT-2 and unread-data
  * checks after the application closed, TIME-WAIT expiry and ARP.
  *
  * Connections are scanned once per tick from the active list, never the
@@ -34,6 +35,9 @@
  * will never be read: reset (the delay lets the fast path apply the
  * application's last RX_RELEASE commands, which travel on another ring). */
 #define TCP_CLOSE_UNREAD_DELAY_US 10000ull
+/* What a peer may delay the ACK of a lone segment (Linux's minimum
+ * delayed-ACK timeout; RFC 8985 suggests 200 ms as the worst case). */
+#define TCP_PROBE_DELAYED_ACK_US 40000ull
 /* Retry interval for events and commands that found a full ring. */
 #define TCP_DELIVER_RETRY_US 1000ull
 
@@ -48,16 +52,25 @@ void tcp_timers_flow_installed(struct tcp_conn *conn, uint64_t now_us)
 {
 	tcp_rto_init(&conn->rto);
 	conn->seen_acked_bytes = 0;
-	conn->seen_fast_retx = 0;
+	conn->seen_ecn_bytes = 0;
+	conn->seen_recoveries = 0;
 	conn->seen_rtt_us = 0;
 	conn->progress_us = now_us;
 	conn->rto_retries = 0;
+	conn->probe_sent = false;
 	conn->persist_us = 0;
 }
 
-static void store_cwnd(struct tcp_conn *conn)
+void tcp_timers_store_cc(struct tcp_conn *conn)
 {
-	__atomic_store_n(&tcp_flow_of(conn)->tx_cwnd, conn->cc.cwnd,
+	struct flow_state *flow = tcp_flow_of(conn);
+	uint64_t kbps = conn->cc.rate * 8 / 1000;
+
+	if (conn->cc.rate != 0 && kbps == 0)
+		kbps = 1;
+	__atomic_store_n(&flow->tx_cwnd, conn->cc.cwnd, __ATOMIC_RELAXED);
+	__atomic_store_n(&flow->tx_rate_kbps,
+			 kbps > UINT32_MAX ? UINT32_MAX : (uint32_t)kbps,
 			 __ATOMIC_RELAXED);
 }
 
@@ -71,11 +84,28 @@ static void retransmission_timeout(struct tcp_conn *conn, uint32_t flight,
 		return;
 	}
 	tcp_sp.stats.retransmit_timeouts++;
-	tcp_cc_on_timeout(&conn->cc, flight);
-	store_cwnd(conn);
+	tcp_cc_on_timeout(&conn->cc, &tcp_sp.cc_config, flight, now_us);
+	tcp_timers_store_cc(conn);
 	tcp_rto_backoff(&conn->rto);
 	conn->progress_us = now_us;
-	tcp_conn_command(conn, FP_CMD_FLOW_RETRANSMIT);
+	/* The core must see the collapsed window before it resends; a
+	 * second timeout in a row stops trusting the peer's SACKs. */
+	tcp_conn_command_value(conn, FP_CMD_FLOW_RETRANSMIT,
+			       conn->rto_retries > 1);
+}
+
+/* RFC 8985 section 7.2: PTO = 2 SRTT, plus the peer's delayed-ACK
+ * allowance when a single segment is out; at least two ticks.  No probe
+ * before the first RTT sample (the RTO is the only timer then). */
+static uint64_t probe_timeout(const struct tcp_conn *conn, uint32_t flight)
+{
+	uint64_t pto = 2ull * conn->rto.srtt_us;
+
+	if (!conn->rto.has_sample)
+		return UINT64_MAX;
+	if (flight <= conn->cc.mss)
+		pto += TCP_PROBE_DELAYED_ACK_US;
+	return pto < 2 * TCP_TIMER_TICK_US ? 2 * TCP_TIMER_TICK_US : pto;
 }
 
 /* Persist timer: the peer closed its window and we have data for it;
@@ -99,6 +129,34 @@ static void persist(struct tcp_conn *conn, bool window_closed, uint64_t now_us)
 	if (conn->persist_backoff_us > TCP_RTO_MAX_US)
 		conn->persist_backoff_us = TCP_RTO_MAX_US;
 	conn->persist_us = now_us + conn->persist_backoff_us;
+}
+
+/* Keepalive on an idle connection: after idle_s without a segment from
+ * the peer a probe, then one every interval_s; max_probes unanswered
+ * reset the connection (Linux's behaviour and knobs). */
+static void keepalive(struct tcp_conn *conn, uint64_t now_us)
+{
+	struct tcp_keepalive *ka = &conn->keepalive;
+	uint32_t rx_ms = flow_read32(&tcp_flow_of(conn)->rx_last_ms);
+
+	if (!ka->enabled || (conn->state != TCP_ESTABLISHED &&
+			     conn->state != TCP_CLOSE_WAIT))
+		return;
+	if (ka->next_us == 0 || rx_ms != ka->seen_rx_ms) {
+		ka->seen_rx_ms = rx_ms;
+		ka->probes_sent = 0;
+		ka->next_us = now_us + (uint64_t)ka->idle_s * 1000000u;
+		return;
+	}
+	if (now_us < ka->next_us)
+		return;
+	if (ka->probes_sent >= ka->max_probes) {
+		tcp_conn_reset(conn, -ETIMEDOUT, true);
+		return;
+	}
+	tcp_conn_command(conn, FP_CMD_FLOW_KEEPALIVE);
+	ka->probes_sent++;
+	ka->next_us = now_us + (uint64_t)ka->interval_s * 1000000u;
 }
 
 /* After CLOSE (also once the application is gone, tcp_app.c abandon):
@@ -131,9 +189,11 @@ static bool installed_flow_tick(struct tcp_conn *conn, uint64_t now_us)
 	const struct flow_state *flow = tcp_flow_of(conn);
 	uint32_t flight = flow_read32(&flow->tx_sent);
 	uint32_t acked = flow_read32(&flow->cnt_acked_bytes);
-	uint32_t fast_retx = flow_read32(&flow->cnt_fast_retx);
+	uint32_t ecn = flow_read32(&flow->cnt_ecn_bytes);
+	uint32_t recoveries = flow_read32(&flow->cnt_recoveries);
 	uint32_t rtt_us = flow_read32(&flow->rtt_us);
 	uint32_t old_cwnd = conn->cc.cwnd;
+	uint64_t old_rate = conn->cc.rate;
 
 	if (closed_flow_expired(conn, now_us))
 		return false;
@@ -141,18 +201,28 @@ static bool installed_flow_tick(struct tcp_conn *conn, uint64_t now_us)
 		conn->seen_rtt_us = rtt_us;
 		tcp_rto_sample(&conn->rto, rtt_us);
 	}
-	if (fast_retx != conn->seen_fast_retx) {
-		conn->seen_fast_retx = fast_retx;
-		tcp_cc_on_fast_retransmit(&conn->cc);
+	if (recoveries != conn->seen_recoveries) {
+		conn->seen_recoveries = recoveries;
+		tcp_cc_on_loss(&conn->cc, &tcp_sp.cc_config, flight, now_us);
 	}
 	if (acked != conn->seen_acked_bytes) {
-		tcp_cc_on_acked(&conn->cc, acked - conn->seen_acked_bytes);
-		conn->seen_acked_bytes = acked;
 		conn->progress_us = now_us;
 		conn->rto_retries = 0;
+		conn->probe_sent = false;
 	}
-	if (conn->cc.cwnd != old_cwnd)
-		store_cwnd(conn);
+	struct tcp_cc_sample sample = {
+		.now_us = now_us,
+		.acked_bytes = acked - conn->seen_acked_bytes,
+		.ecn_bytes = ecn - conn->seen_ecn_bytes,
+		.rtt_us = rtt_us,
+		.flight = flight,
+	};
+	conn->seen_acked_bytes = acked;
+	conn->seen_ecn_bytes = ecn;
+	if (sample.acked_bytes > 0 || (rtt_us != 0 && flight > 0))
+		tcp_cc_on_ack(&conn->cc, &tcp_sp.cc_config, &sample);
+	if (conn->cc.cwnd != old_cwnd || conn->cc.rate != old_rate)
+		tcp_timers_store_cc(conn);
 
 	if (flight == 0) {
 		/* RFC 6298 (5.2): nothing outstanding, the timer is off. */
@@ -160,11 +230,19 @@ static bool installed_flow_tick(struct tcp_conn *conn, uint64_t now_us)
 		persist(conn, flow_read32(&flow->tx_remote_win) == 0 &&
 				      flow_read32(&flow->tx_avail) > 0,
 			now_us);
+		keepalive(conn, now_us);
 		return conn->persist_us != 0;
 	}
 	conn->persist_us = 0;
+	conn->keepalive.next_us = 0;
 	if (now_us - conn->progress_us >= conn->rto.rto_us)
 		retransmission_timeout(conn, flight, now_us);
+	else if (!conn->probe_sent &&
+		 now_us - conn->progress_us >= probe_timeout(conn, flight)) {
+		conn->probe_sent = true;
+		tcp_sp.stats.loss_probes++;
+		tcp_conn_command(conn, FP_CMD_FLOW_PROBE);
+	}
 	return true;
 }
 

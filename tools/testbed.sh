@@ -4,9 +4,18 @@
 # end NAME-peer sits in the network namespace NAME-ns, where the kernel's
 # TCP plays the remote host.
 #
-#   tools/testbed.sh up NAME      create it (or repair it); prints KEY=VALUE
-#   tools/testbed.sh down NAME    remove it (safe to repeat)
+#   tools/testbed.sh up NAME [MODE]  create it (or repair it); prints KEY=VALUE
+#   tools/testbed.sh down NAME       remove it, in any mode (safe to repeat)
 #   tools/testbed.sh status [NAME]
+#
+# MODE impaired puts a pair of interfaces between the two ends for the
+# impairment stage (tools/impair/tas-impair --a NAME-ia --b NAME-ib):
+# NAME-tas is paired with NAME-ia, and NAME-ib with NAME-peer; the stage's
+# ends NAME-ia and NAME-ib sit on the host without addresses.  `up` then
+# also prints IMPAIR_TAS_SIDE=NAME-ia and IMPAIR_PEER_SIDE=NAME-ib.
+# MODE impaired-linux is the same with NAME-tas in a second namespace
+# NAME-lns with tas's address on it, for Linux's TCP at both ends of the
+# same stage (a baseline); it also prints LINUX_NETNS=NAME-lns.
 #
 # `up` and `status NAME` print only KEY=VALUE lines on stdout, so a script
 # can do: eval "$(tools/testbed.sh up tb1)".  Each test bed gets its own
@@ -26,7 +35,7 @@ LINK_WAIT_TRIES=200 # x 10 ms
 LOCK_FILE=/run/tas-testbed.lock
 
 usage() {
-	echo "usage: $0 up NAME | down NAME | status [NAME]" >&2
+	echo "usage: $0 up NAME [impaired|impaired-linux] | down NAME | status [NAME]" >&2
 	exit 2
 }
 
@@ -93,11 +102,38 @@ choose_octet() {
 
 netns_exists() { ip netns list | grep -qE "^$1( |\$)"; }
 link_exists() { ip link show dev "$1" >/dev/null 2>&1; }
+link_exists_in() { ip -n "$1" link show dev "$2" >/dev/null 2>&1; }
+
+# The mode NAME's test bed is in now (plain, impaired, impaired-linux),
+# or nothing if none of its pieces exists.
+current_mode() {
+	local name=$1
+	if netns_exists "$name-lns"; then
+		echo impaired-linux
+	elif link_exists "$name-ia" || link_exists "$name-ib"; then
+		echo impaired
+	elif link_exists "$name-tas" || netns_exists "$name-ns"; then
+		echo plain
+	fi
+}
+
+# Run a command where NAME-tas lives: the host, or NAME-lns.
+in_tas_netns() {
+	local name=$1
+	shift
+	if netns_exists "$name-lns"; then
+		ip netns exec "$name-lns" "$@"
+	else
+		"$@"
+	fi
+}
 
 print_values() {
-	local name=$1 octet tas_mac peer_mac
+	local name=$1 mode octet tas_mac peer_mac
+	mode=$(current_mode "$name")
 	octet=$(current_octet "$name")
-	tas_mac=$(cat "/sys/class/net/$name-tas/address" 2>/dev/null || echo unknown)
+	tas_mac=$(in_tas_netns "$name" cat "/sys/class/net/$name-tas/address" \
+		2>/dev/null || echo unknown)
 	peer_mac=$(ip netns exec "$name-ns" cat "/sys/class/net/$name-peer/address" \
 		2>/dev/null || echo unknown)
 	cat <<EOF
@@ -112,6 +148,13 @@ TAS_CIDR=$SUBNET_BASE.$octet.1/$PREFIX_LEN
 TAS_MAC=$tas_mac
 PEER_MAC=$peer_mac
 EOF
+	if [ "$mode" != plain ]; then
+		echo "IMPAIR_TAS_SIDE=$name-ia"
+		echo "IMPAIR_PEER_SIDE=$name-ib"
+	fi
+	if [ "$mode" = impaired-linux ]; then
+		echo "LINUX_NETNS=$name-lns"
+	fi
 }
 
 offloads_off() {
@@ -134,36 +177,99 @@ use_cubic() {
 			"$(ip netns exec "$ns" sysctl -n net.ipv4.tcp_congestion_control)"
 }
 
+# NAMESPACE:DEVICE (an empty NAMESPACE is the host) has carrier.
+has_carrier() {
+	local ns=${1%%:*} dev=${1#*:}
+	if [ -n "$ns" ]; then
+		ip -n "$ns" link show dev "$dev" | grep -q LOWER_UP
+	else
+		ip link show dev "$dev" | grep -q LOWER_UP
+	fi
+}
+
+# Every NAMESPACE:DEVICE argument has carrier.
 wait_for_carrier() {
-	local name=$1 try
+	local try end missing
 	for ((try = 0; try < LINK_WAIT_TRIES; try++)); do
-		if ip -n "$name-ns" link show dev "$name-peer" | grep -q LOWER_UP &&
-			ip link show dev "$name-tas" | grep -q LOWER_UP; then
-			return 0
-		fi
+		missing=
+		for end in "$@"; do
+			has_carrier "$end" || missing="$missing ${end#*:}"
+		done
+		[ -n "$missing" ] || return 0
 		sleep 0.01
 	done
-	fail "veth $name-tas <-> $name-peer has no carrier"
+	fail "no carrier on$missing"
+}
+
+# A veth end on the host the kernel must stay silent on: tas's, or one of
+# the impairment stage's.
+silent_host_end() {
+	local dev=$1
+	sysctl -qw "net.ipv6.conf.$dev.disable_ipv6=1" || true
+	ip addr flush dev "$dev"
+	offloads_off ethtool -K "$dev"
+	ip link set dev "$dev" up
+}
+
+# veth pair END (on the host) <-> OTHER in namespace NS (the host if
+# empty), unless END exists already; a stale OTHER is removed first.
+veth_pair() {
+	local end=$1 other=$2 ns=$3
+	if link_exists "$end"; then
+		return 0
+	fi
+	if [ -n "$ns" ]; then
+		ip -n "$ns" link del "$other" 2>/dev/null || true
+		ip link add "$end" type veth peer name "$other" netns "$ns"
+	else
+		ip link del "$other" 2>/dev/null || true
+		ip link add "$end" type veth peer name "$other"
+	fi
 }
 
 up() {
-	local name=$1 ns=$1-ns tas=$1-tas peer=$1-peer octet
+	local name=$1 mode=$2 ns=$1-ns lns=$1-lns tas=$1-tas peer=$1-peer
+	local ia=$1-ia ib=$1-ib octet current
+	current=$(current_mode "$name")
+	if [ -n "$current" ] && [ "$current" != "$mode" ]; then
+		say "$name is up as $current: taking it down for $mode"
+		down "$name"
+	fi
 	# Test beds coming up at the same time must not pick the same subnet.
 	exec 9>"$LOCK_FILE"
 	flock 9
 	octet=$(choose_octet "$name")
 
 	netns_exists "$ns" || ip netns add "$ns"
-	if ! link_exists "$tas"; then
-		ip netns exec "$ns" ip link del "$peer" 2>/dev/null || true
-		ip link add "$tas" type veth peer name "$peer" netns "$ns"
-	fi
+	case "$mode" in
+	plain) veth_pair "$tas" "$peer" "$ns" ;;
+	impaired)
+		veth_pair "$tas" "$ia" ""
+		veth_pair "$ib" "$peer" "$ns"
+		;;
+	impaired-linux)
+		netns_exists "$lns" || ip netns add "$lns"
+		veth_pair "$ia" "$tas" "$lns"
+		veth_pair "$ib" "$peer" "$ns"
+		;;
+	esac
 
-	# Host end: tas's, so the kernel must stay silent on it.
-	sysctl -qw "net.ipv6.conf.$tas.disable_ipv6=1" || true
-	ip addr flush dev "$tas"
-	offloads_off ethtool -K "$tas"
-	ip link set dev "$tas" up
+	if [ "$mode" = impaired-linux ]; then
+		# Linux's TCP in place of tas, with tas's address.
+		ip netns exec "$lns" sysctl -qw "net.ipv6.conf.$tas.disable_ipv6=1" || true
+		ip -n "$lns" addr replace "$SUBNET_BASE.$octet.1/$PREFIX_LEN" dev "$tas"
+		offloads_off ip netns exec "$lns" ethtool -K "$tas"
+		ip -n "$lns" link set dev lo up
+		ip -n "$lns" link set dev "$tas" up
+		use_cubic "$lns"
+	else
+		# Host end: tas's, so the kernel must stay silent on it.
+		silent_host_end "$tas"
+	fi
+	if [ "$mode" != plain ]; then
+		silent_host_end "$ia"
+		silent_host_end "$ib"
+	fi
 
 	# Namespace end: the kernel peer.
 	ip netns exec "$ns" sysctl -qw "net.ipv6.conf.$peer.disable_ipv6=1" || true
@@ -174,26 +280,56 @@ up() {
 	ip -n "$ns" link set dev "$peer" up
 	use_cubic "$ns"
 
-	wait_for_carrier "$name"
-	say "up: $tas (tas, $SUBNET_BASE.$octet.1) <-> $peer in $ns ($SUBNET_BASE.$octet.2)"
+	case "$mode" in
+	plain)
+		wait_for_carrier ":$tas" "$ns:$peer"
+		say "up: $tas (tas, $SUBNET_BASE.$octet.1) <-> $peer in $ns ($SUBNET_BASE.$octet.2)"
+		;;
+	impaired)
+		wait_for_carrier ":$tas" ":$ia" ":$ib" "$ns:$peer"
+		say "up: $tas (tas, $SUBNET_BASE.$octet.1) <-> $ia | stage | $ib <-> $peer in $ns ($SUBNET_BASE.$octet.2)"
+		;;
+	impaired-linux)
+		wait_for_carrier "$lns:$tas" ":$ia" ":$ib" "$ns:$peer"
+		say "up: $tas in $lns (Linux, $SUBNET_BASE.$octet.1) <-> $ia | stage | $ib <-> $peer in $ns ($SUBNET_BASE.$octet.2)"
+		;;
+	esac
 	print_values "$name"
 }
 
 down() {
-	local name=$1
-	# Deleting one end of a veth pair deletes the other.
-	if link_exists "$name-tas"; then
-		ip link del "$name-tas"
+	local name=$1 dev
+	# Deleting one end of a veth pair deletes the other.  The interfaces
+	# go explicitly: a namespace a process still holds outlives
+	# `ip netns del`, and its interfaces with it.
+	for dev in "$name-tas" "$name-ia" "$name-ib"; do
+		if link_exists "$dev"; then
+			ip link del "$dev"
+		fi
+	done
+	if netns_exists "$name-lns"; then
+		if link_exists_in "$name-lns" "$name-tas"; then
+			ip -n "$name-lns" link del "$name-tas"
+		fi
+		ip netns del "$name-lns"
 	fi
 	if netns_exists "$name-ns"; then
+		if link_exists_in "$name-ns" "$name-peer"; then
+			ip -n "$name-ns" link del "$name-peer"
+		fi
 		ip netns del "$name-ns"
 	fi
 	say "down: $name"
 }
 
+# NAME's tas end exists (on the host, or in NAME-lns).
+tas_end_exists() {
+	link_exists "$1-tas" || link_exists_in "$1-lns" "$1-tas"
+}
+
 status_one() {
 	local name=$1
-	if ! netns_exists "$name-ns" || ! link_exists "$name-tas"; then
+	if ! netns_exists "$name-ns" || ! tas_end_exists "$name"; then
 		say "$name: not up"
 		return 1
 	fi
@@ -203,11 +339,12 @@ status_one() {
 status_all() {
 	local name found=0
 	for name in $(ip netns list | awk '{print $1}' | sed -n 's/-ns$//p'); do
-		link_exists "$name-tas" || continue
+		tas_end_exists "$name" || continue
 		found=1
-		printf '%s: %s.%s.0/%s, %s %s\n' "$name" "$SUBNET_BASE" \
+		printf '%s: %s.%s.0/%s, %s %s (%s)\n' "$name" "$SUBNET_BASE" \
 			"$(current_octet "$name")" "$PREFIX_LEN" "$name-tas" \
-			"$(cat "/sys/class/net/$name-tas/operstate")"
+			"$(in_tas_netns "$name" cat "/sys/class/net/$name-tas/operstate")" \
+			"$(current_mode "$name")"
 	done
 	[ "$found" -eq 1 ] || echo "no test beds"
 }
@@ -216,11 +353,22 @@ status_all() {
 command=$1
 shift
 case "$command" in
-up | down)
+up)
+	[ $# -eq 1 ] || [ $# -eq 2 ] || usage
+	check_name "$1"
+	mode=${2:-plain}
+	case "$mode" in
+	plain | impaired | impaired-linux) ;;
+	*) fail "MODE must be impaired or impaired-linux (got '$mode')" ;;
+	esac
+	[ "$(id -u)" -eq 0 ] || fail "must run as root"
+	up "$1" "$mode"
+	;;
+down)
 	[ $# -eq 1 ] || usage
 	check_name "$1"
 	[ "$(id -u)" -eq 0 ] || fail "must run as root"
-	"$command" "$1"
+	down "$1"
 	;;
 status)
 	if [ $# -eq 1 ]; then

@@ -31,7 +31,7 @@
 #include <stdint.h>
 
 #define TAS_SHM_MAGIC 0x74617331u /* "tas1" */
-#define TAS_SHM_ABI_VERSION 3u
+#define TAS_SHM_ABI_VERSION 4u
 
 /* Limits fixed by the ABI. */
 #define TAS_MAX_FP_CORES 16u
@@ -67,6 +67,9 @@ enum tas_app_cmd_type {
 	 * this application, or closed), -EALREADY (this context's already),
 	 * -ENOTCONN (reset, or no longer in the fast path). */
 	TAS_CMD_ADOPT = 23,
+	/* flow, flow_gen, value = enum tas_conn_option, cookie = its new
+	 * value; TAS_EVT_ERROR -EINVAL for an unknown option or value. */
+	TAS_CMD_SET_OPTION = 24,
 };
 
 #define TAS_SHUT_RD 1u

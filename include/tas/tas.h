@@ -188,6 +188,35 @@ int tas_abort(struct tas_conn *conn);
  * or reset in the parent by then), -EBADF if ctx is inherited, -ENOMEM. */
 int tas_conn_adopt(struct tas_context *ctx, struct tas_conn *conn);
 
+/* Per-connection options (tas_conn_set_option), as their socket
+ * namesakes.  Until set, a connection has no Nagle, no keepalive and the
+ * service's congestion control (tas --cc). */
+enum tas_conn_option {
+	TAS_OPT_NODELAY = 1,    /* 1: no Nagle (TCP_NODELAY), 0: Nagle */
+	TAS_OPT_KEEPALIVE,      /* 1: keepalive probes on (SO_KEEPALIVE) */
+	TAS_OPT_KEEPIDLE,       /* seconds idle before the first probe (7200) */
+	TAS_OPT_KEEPINTVL,      /* seconds between probes (75) */
+	TAS_OPT_KEEPCNT,        /* unanswered probes before reset (9) */
+	TAS_OPT_CONGESTION,     /* enum tas_cc_algorithm */
+};
+
+/* Congestion control algorithms (tas --cc names them). */
+enum tas_cc_algorithm {
+	TAS_CC_NEWRENO,
+	TAS_CC_CUBIC,
+	TAS_CC_DCTCP,
+	TAS_CC_DCTCP_RATE,
+	TAS_CC_TIMELY,
+	TAS_CC_CONST_RATE,
+};
+
+/* Set an option of an established connection (TAS_EV_CONNECTED or
+ * TAS_EV_ACCEPTED seen).  Returns 0, -EINVAL (unknown option or value
+ * out of range: KEEPIDLE and KEEPINTVL 1..32767, KEEPCNT 1..127), or
+ * -ENOTCONN.  Takes effect within a few microseconds. */
+int tas_conn_set_option(struct tas_conn *conn, enum tas_conn_option option,
+			uint64_t value);
+
 /* Set and read the user data of a connection. */
 void tas_conn_set_user_data(struct tas_conn *conn, void *user_data);
 void *tas_conn_user_data(const struct tas_conn *conn);

@@ -43,6 +43,17 @@ enum shim_socket_state {
 	SHIM_MOVED,       /* adopted by another process: gone from here */
 };
 
+/* As Linux starts a socket: Nagle on, no keepalive, its knobs' defaults,
+ * the service's congestion control (congestion -1). */
+struct shim_tcp_options {
+	bool nodelay;
+	bool keepalive;
+	int keepidle;
+	int keepintvl;
+	int keepcnt;
+	int congestion;             /* enum tas_cc_algorithm, -1: not set */
+};
+
 struct shim_socket {
 	enum shim_socket_state state;
 	unsigned refs;              /* descriptors naming it (dup) */
@@ -85,6 +96,9 @@ struct shim_socket {
 	struct timespec rcv_timeout; /* zero: none */
 	struct timespec snd_timeout;
 	bool linger_abort;          /* SO_LINGER on with 0 s: close sends RST */
+	/* TCP options the service acts on, pushed to the connection once it
+	 * is established (accepted ones inherit their listener's). */
+	struct shim_tcp_options tcp;
 
 	struct shim_socket *all_prev; /* every socket of the process */
 	struct shim_socket *all_next;
@@ -216,6 +230,11 @@ ssize_t sock_sendfile(struct shim_socket *sock, int in_fd, off_t *offset,
 
 /* ---- sock_options.c ---- */
 
+void sock_tcp_options_init(struct shim_tcp_options *tcp);
+/* Hand sock's TCP options to its established connection. */
+void sock_push_tcp_options(struct shim_socket *sock);
+/* Give an accepted socket's placeholder fd the options it inherited. */
+void sock_mirror_tcp_options(int fd, const struct shim_tcp_options *tcp);
 int sock_setsockopt(int fd, struct shim_socket *sock, int level, int name,
 		    const void *value, socklen_t len);
 int sock_getsockopt(int fd, struct shim_socket *sock, int level, int name,

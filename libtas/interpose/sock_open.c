@@ -60,6 +60,7 @@ static struct shim_socket *socket_new(void)
 	if (sock == NULL)
 		return NULL;
 	sock->state = SHIM_FRESH;
+	sock_tcp_options_init(&sock->tcp);
 	sock->local_addr.sin_family = AF_INET;
 	sock->remote_addr.sin_family = AF_INET;
 	track(sock);
@@ -364,6 +365,8 @@ void sock_on_accepted(struct shim_socket *listener, struct tas_conn *conn)
 	/* Only this host reaches a listener bound to loopback (the
 	 * service sees to it): its connections show loopback addresses. */
 	sock->loopback = is_loopback(listener->local_addr.sin_addr);
+	sock->tcp = listener->tcp;
+	sock_push_tcp_options(sock);
 
 	sock->queued_on = listener;
 	if (listener->accepted_tail != NULL)
@@ -444,6 +447,7 @@ int sock_accept(struct shim_socket *sock, struct sockaddr *addr,
 			if (fd < 0)
 				return fd;
 			take_accepted(sock, child);
+			sock_mirror_tcp_options(fd, &child->tcp);
 			child->nonblocking = flags & SOCK_NONBLOCK;
 			fd_attach(fd, child);
 			sock_want_accepts(sock);
@@ -480,6 +484,7 @@ void sock_on_connected(struct shim_socket *sock, int status)
 		sock->bound = true;
 		sock->connect_done_unseen = true;
 		learn_addresses(sock);
+		sock_push_tcp_options(sock);
 		return;
 	}
 	/* libtas releases a failed connect by itself; the socket may

@@ -19,6 +19,7 @@
 
 #include "real_calls.h"
 #include "shim.h"
+#include "tas/tas.h"
 
 int sock_take_error(struct shim_socket *sock)
 {
@@ -34,13 +35,121 @@ static struct timespec timeval_to_timespec(const struct timeval *tv)
 				  .tv_nsec = tv->tv_usec * 1000 };
 }
 
+void sock_tcp_options_init(struct shim_tcp_options *tcp)
+{
+	*tcp = (struct shim_tcp_options){
+		.keepidle = 7200,
+		.keepintvl = 75,
+		.keepcnt = 9,
+		.congestion = -1,
+	};
+}
+
+/* Linux's limit on an algorithm's name (include/net/tcp.h). */
+#define CONGESTION_NAME_MAX 16
+
+/* Linux's names where they differ from tas --cc's. */
+static const char *const congestion_names[] = {
+	[TAS_CC_NEWRENO] = "reno",
+	[TAS_CC_CUBIC] = "cubic",
+	[TAS_CC_DCTCP] = "dctcp",
+	[TAS_CC_DCTCP_RATE] = "dctcp-rate",
+	[TAS_CC_TIMELY] = "timely",
+	[TAS_CC_CONST_RATE] = "const-rate",
+};
+#define CONGESTION_COUNT (sizeof(congestion_names) / sizeof(congestion_names[0]))
+
+/* TCP_CONGESTION names an algorithm of the service, not of the kernel
+ * (which may not have it): the shim answers it alone. */
+static int set_congestion(struct shim_socket *sock, const void *value,
+			  socklen_t len)
+{
+	char name[CONGESTION_NAME_MAX] = "";
+
+	if (value == NULL || (int)len < 0)
+		return -EFAULT;
+	memcpy(name, value, len < sizeof(name) - 1 ? len : sizeof(name) - 1);
+	for (unsigned i = 0; i < CONGESTION_COUNT; i++)
+		if (strcmp(name, congestion_names[i]) == 0 ||
+		    (i == TAS_CC_NEWRENO && strcmp(name, "newreno") == 0)) {
+			sock->tcp.congestion = (int)i;
+			sock_push_tcp_options(sock);
+			return 0;
+		}
+	return -ENOENT;
+}
+
+/* Remember the TCP options the service acts on; value and len passed
+ * the kernel's checks. */
+static void note_tcp_option(struct shim_socket *sock, int level, int name,
+			    const void *value)
+{
+	int number = *(const int *)value;
+
+	if (level == SOL_SOCKET && name == SO_KEEPALIVE)
+		sock->tcp.keepalive = number != 0;
+	else if (level != IPPROTO_TCP)
+		return;
+	else if (name == TCP_NODELAY)
+		sock->tcp.nodelay = number != 0;
+	else if (name == TCP_KEEPIDLE)
+		sock->tcp.keepidle = number;
+	else if (name == TCP_KEEPINTVL)
+		sock->tcp.keepintvl = number;
+	else if (name == TCP_KEEPCNT)
+		sock->tcp.keepcnt = number;
+	else
+		return;
+	sock_push_tcp_options(sock);
+}
+
+void sock_push_tcp_options(struct shim_socket *sock)
+{
+	const struct shim_tcp_options *tcp = &sock->tcp;
+
+	if (sock->state != SHIM_CONNECTED || sock->conn == NULL)
+		return;
+	/* Errors mean the connection is going: nothing left to tune. */
+	tas_conn_set_option(sock->conn, TAS_OPT_NODELAY, tcp->nodelay);
+	if (tcp->keepalive) {
+		tas_conn_set_option(sock->conn, TAS_OPT_KEEPIDLE, (uint64_t)tcp->keepidle);
+		tas_conn_set_option(sock->conn, TAS_OPT_KEEPINTVL, (uint64_t)tcp->keepintvl);
+		tas_conn_set_option(sock->conn, TAS_OPT_KEEPCNT, (uint64_t)tcp->keepcnt);
+	}
+	tas_conn_set_option(sock->conn, TAS_OPT_KEEPALIVE, tcp->keepalive);
+	if (tcp->congestion >= 0)
+		tas_conn_set_option(sock->conn, TAS_OPT_CONGESTION,
+				    (uint64_t)tcp->congestion);
+}
+
+void sock_mirror_tcp_options(int fd, const struct shim_tcp_options *tcp)
+{
+	const struct {
+		int level, name, value;
+	} options[] = {
+		{ IPPROTO_TCP, TCP_NODELAY, tcp->nodelay },
+		{ SOL_SOCKET, SO_KEEPALIVE, tcp->keepalive },
+		{ IPPROTO_TCP, TCP_KEEPIDLE, tcp->keepidle },
+		{ IPPROTO_TCP, TCP_KEEPINTVL, tcp->keepintvl },
+		{ IPPROTO_TCP, TCP_KEEPCNT, tcp->keepcnt },
+	};
+
+	/* Values the listener's placeholder accepted: no error to expect. */
+	for (unsigned i = 0; i < sizeof(options) / sizeof(options[0]); i++)
+		REAL(setsockopt)(fd, options[i].level, options[i].name,
+				 &options[i].value, sizeof(int));
+}
+
 int sock_setsockopt(int fd, struct shim_socket *sock, int level, int name,
 		    const void *value, socklen_t len)
 {
+	if (level == IPPROTO_TCP && name == TCP_CONGESTION)
+		return set_congestion(sock, value, len);
 	if (REAL(setsockopt)(fd, level, name, value, len) != 0)
 		return -errno;
 	if (level == IPPROTO_TCP && name == TCP_DEFER_ACCEPT)
 		sock->defer_accept = *(const int *)value > 0;
+	note_tcp_option(sock, level, name, value);
 	if (level != SOL_SOCKET)
 		return 0;
 
@@ -125,6 +234,13 @@ int sock_getsockopt(int fd, struct shim_socket *sock, int level, int name,
 	}
 	if (level == IPPROTO_TCP && name == TCP_INFO)
 		return get_tcp_info(sock, value, len);
+	if (level == IPPROTO_TCP && name == TCP_CONGESTION &&
+	    sock->tcp.congestion >= 0) {
+		char text[CONGESTION_NAME_MAX] = "";
+
+		strcpy(text, congestion_names[sock->tcp.congestion]);
+		return copy_out(value, len, text, sizeof(text));
+	}
 	return REAL(getsockopt)(fd, level, name, value, len) == 0 ? 0 : -errno;
 }
 

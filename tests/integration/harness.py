@@ -38,6 +38,8 @@ POLL_INTERVAL = 0.02          # seconds between checks of a polled condition
 TAS_READY_TIMEOUT = 30        # start-up includes EAL init and mempool creation
 TAS_STOP_TIMEOUT = 10         # SIGTERM to exit
 TAS_HUGE_NEED_MB = 128        # port mempool (~34 MB) plus app regions
+IMPAIR_READY_TIMEOUT = 10     # tas-impair binds two sockets, then prints 'ready'
+IMPAIR_STOP_TIMEOUT = 10      # SIGTERM to its counters and exit
 OUTPUT_TAIL = 4000            # characters of a process's output shown on failure
 
 KIB = 1024
@@ -74,6 +76,11 @@ def size(text):
 
 def tas_exe():
     return os.environ.get('TAS_EXE') or os.path.join(BUILD_ROOT, 'slowpath', 'tas')
+
+
+def impair_exe():
+    return os.environ.get('TAS_IMPAIR_EXE') or os.path.join(
+        BUILD_ROOT, 'tools', 'impair', 'tas-impair')
 
 
 def app_exe(name):
@@ -333,16 +340,22 @@ def wait_until(condition, timeout, what):
 # Test bed: a veth pair, tas on the host side, Linux in a namespace
 
 class Testbed:
-    """tools/testbed.sh up/down with a name unique to the test."""
+    """tools/testbed.sh up/down with a name unique to the test.
 
-    def __init__(self, test, name):
+    mode None: tas's interface and the peer's are the two ends of one veth
+    pair.  mode 'impaired': an impairment stage's pair of interfaces sits
+    between them (start the stage with impair()); 'impaired-linux': the
+    same with Linux's TCP in place of tas, in the namespace linux_ns."""
+
+    def __init__(self, test, name, mode=None):
         self.test = test
         self.name = name
+        self.mode = mode
         check(os.access(TESTBED_SCRIPT, os.X_OK), f'{TESTBED_SCRIPT} missing')
         # A run killed before its clean-up may have left this name behind.
         self._script('down', check_rc=False)
         test.defer(self.down, f'testbed down {name}')
-        up = self._script('up')
+        up = self._script('up', *([mode] if mode else []))
         self.vars = dict(line.split('=', 1) for line in up.stdout.splitlines()
                          if re.match(r'^[A-Za-z_][A-Za-z0-9_]*=', line))
         self.ns = self._var('NETNS')
@@ -352,12 +365,17 @@ class Testbed:
         self.tas_ip = self._var('TAS_IP')
         self.prefix = int(self._var('PREFIX'))
         self.tas_mac = self._var('TAS_MAC')
+        if mode:
+            self.impair_tas_side = self._var('IMPAIR_TAS_SIDE')
+            self.impair_peer_side = self._var('IMPAIR_PEER_SIDE')
+        if mode == 'impaired-linux':
+            self.linux_ns = self._var('LINUX_NETNS')
         test.log(f'testbed {name}: ns={self.ns} tas iface={self.iface} '
                  f'tas={self.tas_ip}/{self.prefix} peer={self.peer_ip} '
-                 f'({self.peer_iface})')
+                 f'({self.peer_iface}){f" mode {mode}" if mode else ""}')
 
-    def _script(self, action, check_rc=True):
-        done = subprocess.run([TESTBED_SCRIPT, action, self.name],
+    def _script(self, action, *arguments, check_rc=True):
+        done = subprocess.run([TESTBED_SCRIPT, action, self.name, *arguments],
                               capture_output=True, text=True, timeout=60)
         if check_rc:
             check(done.returncode == 0,
@@ -371,6 +389,13 @@ class Testbed:
 
     def down(self):
         self._script('down')
+
+    def impair(self, to_tas='', from_tas='', seed=1):
+        """Start the impairment stage between tas's side and the peer's
+        (an impaired test bed only): frames to tas suffer SPEC to_tas,
+        frames from tas SPEC from_tas (tas-impair --help lists the keys).
+        It runs until counters() or clean-up."""
+        return Impairment(self.test, self, to_tas, from_tas, seed)
 
     def ns_argv(self, argv):
         return ['ip', 'netns', 'exec', self.ns] + list(argv)
@@ -459,6 +484,44 @@ class Testbed:
                   + proc.describe())
             return self.linux_listening(proc.pid, port)
         wait_until(listening, timeout, f'{proc.name} listening on port {port}')
+
+
+class Impairment:
+    """tools/impair/tas-impair running between an impaired test bed's
+    IMPAIR_TAS_SIDE (--a) and IMPAIR_PEER_SIDE (--b): a-to-b is from tas,
+    b-to-a is to tas."""
+
+    DIRECTIONS = (('a_to_b_', 'from_tas_'), ('b_to_a_', 'to_tas_'))
+
+    def __init__(self, test, bed, to_tas, from_tas, seed):
+        check(bed.mode in ('impaired', 'impaired-linux'),
+              f'test bed {bed.name} (mode {bed.mode}) has no impairment stage')
+        self.test = test
+        self.fields = None
+        argv = [require_executable(impair_exe()),
+                '--a', bed.impair_tas_side, '--b', bed.impair_peer_side,
+                '--seed', seed, '--a-to-b', from_tas, '--b-to-a', to_tas]
+        self.proc = Proc(test, 'impair', argv)
+        test.services.append(self.proc)
+        self.proc.wait_output(r'^ready$', IMPAIR_READY_TIMEOUT)
+        # Not ready: the Proc's own clean-up kills it.
+        test.defer(self.counters, 'stop the impairment stage')
+        test.log(f'impairment stage ready: to tas "{to_tas}", from tas "{from_tas}"')
+
+    def counters(self):
+        """Stop the stage (SIGTERM, exit code 0) and return its result
+        line parsed: a_to_b_KEY and b_to_a_KEY (frames, sent, dropped,
+        duplicated, corrupted, reordered, marked, queue_drops...), the
+        same as from_tas_KEY and to_tas_KEY, and 'line'.  Later calls
+        return the same."""
+        if self.fields is None:
+            self.proc.send_signal(signal.SIGTERM)
+            self.fields = self.proc.result('impair', timeout=IMPAIR_STOP_TIMEOUT)
+            for key, value in list(self.fields.items()):
+                for stage_prefix, prefix in self.DIRECTIONS:
+                    if key.startswith(stage_prefix):
+                        self.fields[prefix + key[len(stage_prefix):]] = value
+        return self.fields
 
 
 # ----------------------------------------------------------------------
@@ -780,11 +843,11 @@ class Test:
 
     # -- things a test creates --
 
-    def testbed(self):
+    def testbed(self, mode=None):
         # Interface names are at most 15 characters: keep the name short,
         # unique per test and stable, so a killed run's leftovers are
         # recognised and removed by the next run.
-        return Testbed(self, f'it{zlib.crc32(self.name.encode()):08x}'[:8])
+        return Testbed(self, f'it{zlib.crc32(self.name.encode()):08x}'[:8], mode)
 
     def tas(self, bed, **options):
         return Tas(self, bed, **options)
@@ -904,5 +967,9 @@ def run(main, bound):
         shutil.rmtree(test.workdir, ignore_errors=True)
         sys.exit(SKIP_EXIT)
     test.log(f'PASS {name} in {time.monotonic() - test.started:.1f} s')
-    shutil.rmtree(test.workdir, ignore_errors=True)
+    # TAS_TEST_KEEP=1 keeps the outputs of a passing test too.
+    if os.environ.get('TAS_TEST_KEEP'):
+        test.log(f'outputs kept in {test.workdir}')
+    else:
+        shutil.rmtree(test.workdir, ignore_errors=True)
     sys.exit(0)

@@ -1,7 +1,7 @@
 /*
  * Unit tests for the RFC 6298 retransmission timeout (with the 200 ms
- * floor and 60 s ceiling the slow path uses) and for the AIMD congestion
- * window (RFC 5681, RFC 3465 byte counting).
+ * floor and 60 s ceiling the slow path uses).  Congestion control has
+ * its own tests, test_sp_cc*.c.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,7 +10,6 @@
 
 #include <cmocka.h>
 
-#include "tcp_cc.h"
 #include "tcp_rto.h"
 
 #define MS 1000u
@@ -102,63 +101,6 @@ static void test_backoff(void **state)
 	assert_int_equal(rto.rto_us, 300 * MS);
 }
 
-#define MSS 1000u
-
-static void test_cc_initial_window(void **state)
-{
-	(void)state;
-	struct tcp_cc cc;
-
-	tcp_cc_init(&cc, MSS, 1u << 30);
-	assert_int_equal(cc.cwnd, TCP_CC_INITIAL_SEGMENTS * MSS);
-	assert_int_equal(cc.ssthresh, UINT32_MAX);
-
-	/* The window never exceeds what the send buffer can hold. */
-	tcp_cc_init(&cc, MSS, 4 * MSS);
-	assert_int_equal(cc.cwnd, 4 * MSS);
-}
-
-static void test_cc_slow_start_and_avoidance(void **state)
-{
-	(void)state;
-	struct tcp_cc cc;
-
-	tcp_cc_init(&cc, MSS, 1u << 30);
-	/* Slow start: a window's worth of ACKs doubles the window. */
-	tcp_cc_on_acked(&cc, 10 * MSS);
-	assert_int_equal(cc.cwnd, 20 * MSS);
-
-	/* Loss: halve; then one MSS per window of acked bytes. */
-	tcp_cc_on_fast_retransmit(&cc);
-	assert_int_equal(cc.cwnd, 10 * MSS);
-	assert_int_equal(cc.ssthresh, 10 * MSS);
-	tcp_cc_on_acked(&cc, 5 * MSS);
-	assert_int_equal(cc.cwnd, 10 * MSS);
-	tcp_cc_on_acked(&cc, 5 * MSS);
-	assert_int_equal(cc.cwnd, 11 * MSS);
-}
-
-/* RFC 5681 (4): ssthresh = max(FlightSize / 2, 2*SMSS); here the window
- * restarts at 2 segments. */
-static void test_cc_timeout(void **state)
-{
-	(void)state;
-	struct tcp_cc cc;
-
-	tcp_cc_init(&cc, MSS, 1u << 30);
-	tcp_cc_on_timeout(&cc, 30 * MSS);
-	assert_int_equal(cc.ssthresh, 15 * MSS);
-	assert_int_equal(cc.cwnd, TCP_CC_LOSS_SEGMENTS * MSS);
-
-	tcp_cc_on_timeout(&cc, MSS);
-	assert_int_equal(cc.ssthresh, 2 * MSS);
-
-	/* Slow start stops at ssthresh. */
-	tcp_cc_on_timeout(&cc, 8 * MSS);
-	tcp_cc_on_acked(&cc, 100 * MSS);
-	assert_int_equal(cc.cwnd, 4 * MSS);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -168,9 +110,6 @@ int main(void)
 		cmocka_unit_test(test_granularity_floor),
 		cmocka_unit_test(test_clamps),
 		cmocka_unit_test(test_backoff),
-		cmocka_unit_test(test_cc_initial_window),
-		cmocka_unit_test(test_cc_slow_start_and_avoidance),
-		cmocka_unit_test(test_cc_timeout),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
