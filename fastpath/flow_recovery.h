@@ -33,7 +33,8 @@ struct flow_recovery {
 	 * (while flow_state.flags has FLOW_F_DSACK). */
 	struct seq_interval rx_dsack;
 	uint8_t rx_ooo_recent;      /* interval of the latest segment */
-	uint8_t reserved[3];
+	uint8_t paced_waiting;      /* on the core's paced list (fp_pacing.c) */
+	uint8_t reserved[2];
 
 	/* ---- send side ---- */
 	/* SACKed data above SND.UNA: ascending, disjoint, never adjacent. */

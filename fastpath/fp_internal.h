@@ -35,6 +35,7 @@ struct rte_mbuf;
 #define FP_TX_SEGMENTS_PER_TURN 4u /* then the next flow in the FIFO */
 #define FP_WAITING_COMMANDS 64u    /* slow-path commands waiting for a context */
 #define FP_CONTEXTS_TO_FLUSH FP_BURST
+#define FP_PACED_MAX 256u          /* flows waiting for their pacing clock */
 
 /* What one burst did to one flow, turned into events and at most one ACK
  * when the burst is done. */
@@ -89,6 +90,11 @@ struct fp_worker {
 	/* Queue manager: FIFO of flows with something to send, linked
 	 * through flow_state.tx_queue_next. */
 	uint32_t txq_head, txq_tail;
+	/* Paced flows waiting for their clock (fp_pacing.c), and when the
+	 * first is due (fp_now_us clock; UINT64_MAX: none). */
+	unsigned paced_count;
+	uint32_t paced[FP_PACED_MAX];
+	uint64_t paced_due_us;
 
 	/* Frames for rte_eth_tx_burst at the end of the iteration. */
 	unsigned tx_count;
@@ -189,6 +195,20 @@ void fp_recovery_probe(struct fp_worker *w, struct flow_state *flow);
 bool fp_recovery_may_send(struct fp_worker *w, const struct flow_state *flow);
 unsigned fp_recovery_send(struct fp_worker *w, struct flow_state *flow,
 			  unsigned limit);
+
+/* ---- fp_pacing.c ---- */
+/* Whether a rate-controlled flow's clock lets it send now. */
+bool fp_pacing_allows(const struct fp_worker *w, const struct flow_state *flow);
+/* It sent a frame of frame_bytes: move its clock on. */
+void fp_pacing_sent(struct fp_worker *w, struct flow_state *flow,
+		    uint32_t frame_bytes);
+/* Park a flow its clock holds back; false if the list is full. */
+bool fp_pacing_defer(struct fp_worker *w, struct flow_state *flow);
+/* The flow is removed: take it off the list. */
+void fp_pacing_forget(struct fp_worker *w, struct flow_state *flow);
+/* Queue the flows that are due; returns when the next one is due
+ * (fp_now_us clock, UINT64_MAX: none waits). */
+uint64_t fp_pacing_release(struct fp_worker *w);
 
 /* ---- fp_slowpath.c ---- */
 unsigned fp_slowpath_poll(struct fp_worker *w);

@@ -284,7 +284,7 @@ unsigned fp_recovery_send(struct fp_worker *w, struct flow_state *flow,
 	struct flow_recovery *rec = fp_recovery_of(w, flow);
 	unsigned sent = 0;
 
-	while (sent < limit) {
+	while (sent < limit && fp_pacing_allows(w, flow)) {
 		struct tx_scoreboard sb = scoreboard_of(flow, rec);
 		uint32_t room = cwnd_room(flow, pipe_of(flow, rec, &sb));
 		struct seq_interval range;

@@ -215,6 +215,14 @@ static void block(struct fp_worker *w)
 	bool woken_by_frames = sleep->rx_intr_fd >= 0 || sleep->wake_fd >= 0;
 	uint32_t timeout_us = woken_by_frames ? TIMEOUT_WITH_INTERRUPTS_US
 					      : sleep->timeout_us;
+
+	/* A paced flow is due then (fp_pacing.c). */
+	if (w->paced_count > 0) {
+		uint64_t now = fp_now_us();
+		uint64_t wait = w->paced_due_us > now ? w->paced_due_us - now : 0;
+
+		timeout_us = (uint32_t)RTE_MIN((uint64_t)timeout_us, wait);
+	}
 	struct timespec timeout = {
 		.tv_sec = timeout_us / 1000000u,
 		.tv_nsec = (long)(timeout_us % 1000000u) * 1000,

@@ -338,6 +338,7 @@ static bool send_data(struct fp_worker *w, struct flow_state *flow,
 	flow->tx_sent += len + fin;
 	if (fin)
 		flow->flags |= FLOW_F_TX_FIN_SENT;
+	fp_pacing_sent(w, flow, m->pkt_len);
 	send_segment(w, flow, m, &frame);
 	return true;
 }
@@ -364,6 +365,7 @@ bool fp_tx_retransmit(struct fp_worker *w, struct flow_state *flow,
 		  tx_position(flow, seq), frame.payload, data_len);
 	flow->flags &= (uint16_t)~FLOW_F_RTT_TIMING;
 	fp_counter_add(&fp_recovery_of(w, flow)->cnt_retransmits, 1);
+	fp_pacing_sent(w, flow, m->pkt_len);
 	send_segment(w, flow, m, &frame);
 	return true;
 }
@@ -445,7 +447,8 @@ static unsigned send_from_flow(struct fp_worker *w, struct flow_state *flow,
 
 	if (is_recovering(flow))
 		return fp_recovery_send(w, flow, limit);
-	while (sent < limit && next_segment(flow, send_room(flow), &len, &fin) &&
+	while (sent < limit && fp_pacing_allows(w, flow) &&
+	       next_segment(flow, send_room(flow), &len, &fin) &&
 	       send_data(w, flow, len, fin))
 		sent++;
 	return sent;
@@ -483,6 +486,8 @@ void fp_txq_push(struct fp_worker *w, struct flow_state *flow)
 	if (flow->flags & (FLOW_F_IN_TX_QUEUE | FLOW_F_DEAD) ||
 	    !may_send(w, flow))
 		return;
+	if (!fp_pacing_allows(w, flow) && fp_pacing_defer(w, flow))
+		return;
 	flow->flags |= FLOW_F_IN_TX_QUEUE;
 	flow->tx_queue_next = FLOW_INDEX_NONE;
 	if (w->txq_tail == FLOW_INDEX_NONE)
@@ -509,6 +514,7 @@ void fp_txq_remove(struct fp_worker *w, struct flow_state *flow)
 	struct flow_state *flows = w->svc->flows;
 	uint32_t id = fp_flow_id(w, flow), prev = FLOW_INDEX_NONE;
 
+	fp_pacing_forget(w, flow);
 	if (!(flow->flags & FLOW_F_IN_TX_QUEUE))
 		return;
 	for (uint32_t cur = w->txq_head; cur != id; cur = flows[cur].tx_queue_next)
@@ -526,6 +532,8 @@ unsigned fp_tx_flows(struct fp_worker *w)
 {
 	unsigned budget = FP_TX_BUDGET, total = 0;
 
+	if (w->paced_count > 0)
+		w->paced_due_us = fp_pacing_release(w);
 	while (total < budget && w->txq_head != FLOW_INDEX_NONE) {
 		struct flow_state *flow = txq_pop(w);
 		unsigned turn = RTE_MIN(budget - total, FP_TX_SEGMENTS_PER_TURN);

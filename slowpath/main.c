@@ -53,6 +53,7 @@ static int block_signals(void)
 	sigemptyset(&signals);
 	sigaddset(&signals, SIGINT);
 	sigaddset(&signals, SIGTERM);
+	sigaddset(&signals, SIGUSR1);
 	ret = pthread_sigmask(SIG_BLOCK, &signals, NULL);
 	if (ret != 0 || signal(SIGPIPE, SIG_IGN) == SIG_ERR) {
 		log_err("cannot set up signal handling: %s",

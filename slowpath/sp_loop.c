@@ -148,6 +148,7 @@ int sp_loop_init(struct service *svc)
 	sigemptyset(&signals);
 	sigaddset(&signals, SIGINT);
 	sigaddset(&signals, SIGTERM);
+	sigaddset(&signals, SIGUSR1);
 	loop.signal_fd = signalfd(-1, &signals, SFD_NONBLOCK | SFD_CLOEXEC);
 	if (loop.signal_fd < 0)
 		goto fail;
@@ -257,6 +258,10 @@ static void read_signals(void)
 	struct signalfd_siginfo info;
 
 	while (read(loop.signal_fd, &info, sizeof(info)) == sizeof(info)) {
+		if (info.ssi_signo == SIGUSR1) {
+			tcp_log_flows();
+			continue;
+		}
 		log_info("%s received: shutting down",
 			 info.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM");
 		loop.stop_requested = 1;

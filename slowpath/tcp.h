@@ -50,6 +50,10 @@ void tcp_app_contexts_gone(struct service *svc, struct app *app,
  * still in the fast path (its core might still send that context events). */
 bool tcp_app_context_busy(const struct app *app, uint16_t ctx_id);
 
+/* SIGUSR1: one log line per connection with its state, congestion
+ * control and recovery (tcp_flow_log.c). */
+void tcp_log_flows(void);
+
 /* Service stopping: send RST on every connection. */
 void tcp_shutdown_all(struct service *svc);
 
