@@ -52,6 +52,7 @@ struct shim_tcp_options {
 	int keepintvl;
 	int keepcnt;
 	int congestion;             /* enum tas_cc_algorithm, -1: not set */
+	bool keepalive_pushed;      /* the connection has keepalive settings */
 };
 
 struct shim_socket {

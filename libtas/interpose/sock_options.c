@@ -105,18 +105,23 @@ static void note_tcp_option(struct shim_socket *sock, int level, int name,
 
 void sock_push_tcp_options(struct shim_socket *sock)
 {
-	const struct shim_tcp_options *tcp = &sock->tcp;
+	struct shim_tcp_options *tcp = &sock->tcp;
 
 	if (sock->state != SHIM_CONNECTED || sock->conn == NULL)
 		return;
-	/* Errors mean the connection is going: nothing left to tune. */
+	/* Each is a command to the service: only what differs from a
+	 * libtas connection's defaults (no Nagle, no keepalive) goes.
+	 * Errors mean the connection is going: nothing left to tune. */
 	tas_conn_set_option(sock->conn, TAS_OPT_NODELAY, tcp->nodelay);
 	if (tcp->keepalive) {
 		tas_conn_set_option(sock->conn, TAS_OPT_KEEPIDLE, (uint64_t)tcp->keepidle);
 		tas_conn_set_option(sock->conn, TAS_OPT_KEEPINTVL, (uint64_t)tcp->keepintvl);
 		tas_conn_set_option(sock->conn, TAS_OPT_KEEPCNT, (uint64_t)tcp->keepcnt);
 	}
-	tas_conn_set_option(sock->conn, TAS_OPT_KEEPALIVE, tcp->keepalive);
+	if (tcp->keepalive || tcp->keepalive_pushed) {
+		tas_conn_set_option(sock->conn, TAS_OPT_KEEPALIVE, tcp->keepalive);
+		tcp->keepalive_pushed = true;
+	}
 	if (tcp->congestion >= 0)
 		tas_conn_set_option(sock->conn, TAS_OPT_CONGESTION,
 				    (uint64_t)tcp->congestion);
