@@ -22,7 +22,10 @@
 #include "seq_interval.h"
 
 #define FLOW_OOO_INTERVALS 4u     /* out-of-order intervals kept */
-#define FLOW_SACKED_BLOCKS 6u     /* scoreboard entries */
+/* Scoreboard entries: a tail-dropping queue leaves many holes in one
+ * window, and SACKed data the scoreboard cannot hold counts as in flight
+ * (pipe), which can stall recovery. */
+#define FLOW_SACKED_BLOCKS 32u
 
 struct flow_recovery {
 	/* ---- receive side ---- */
@@ -37,8 +40,6 @@ struct flow_recovery {
 	uint8_t reserved[2];
 
 	/* ---- send side ---- */
-	/* SACKed data above SND.UNA: ascending, disjoint, never adjacent. */
-	struct seq_interval tx_sacked[FLOW_SACKED_BLOCKS];
 	uint32_t recovery_point;    /* SND.NXT when recovery began */
 	uint32_t high_rxt;          /* retransmitted up to here */
 	uint32_t rtt_seq;           /* Karn: the timed sequence number */
@@ -46,9 +47,12 @@ struct flow_recovery {
 	uint32_t cwr_seq;           /* ECE ignored until SND.UNA passes it */
 	uint32_t cnt_retransmits;   /* segments sent again (for tooling) */
 	uint64_t next_send_ns;      /* pacing: earliest next transmission */
+	uint32_t reserved2[12];     /* the scoreboard starts a cache line */
+	/* SACKed data above SND.UNA: ascending, disjoint, never adjacent. */
+	struct seq_interval tx_sacked[FLOW_SACKED_BLOCKS];
 };
 
-static_assert(sizeof(struct flow_recovery) == 128,
-	      "flow_recovery must fit two cache lines");
+static_assert(sizeof(struct flow_recovery) == 6 * 64,
+	      "flow_recovery is six cache lines, the scoreboard in the last four");
 
 #endif /* TAS_FLOW_RECOVERY_H */

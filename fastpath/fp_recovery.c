@@ -112,6 +112,22 @@ static struct tx_scoreboard scoreboard_of(const struct flow_state *flow,
 	};
 }
 
+/* A full scoreboard gives up its highest block for a lower one: what
+ * lies lower decides what is resent next. */
+static void record_sack(struct flow_state *flow, struct flow_recovery *rec,
+			uint32_t start, uint32_t end)
+{
+	uint8_t *count = &flow->tx_sacked_count;
+
+	if (seq_intervals_add(rec->tx_sacked, count, FLOW_SACKED_BLOCKS, start,
+			      end, NULL) >= 0)
+		return;
+	if (!seq_lt(start, rec->tx_sacked[*count - 1].start))
+		return;
+	(*count)--;
+	seq_intervals_add(rec->tx_sacked, count, FLOW_SACKED_BLOCKS, start, end, NULL);
+}
+
 void fp_sack_received(struct fp_worker *w, struct flow_state *flow,
 		      const struct tcp_sack_block *blocks, unsigned count)
 {
@@ -129,8 +145,7 @@ void fp_sack_received(struct fp_worker *w, struct flow_state *flow,
 			continue;
 		if (seq_lt(start, una))
 			start = una;
-		seq_intervals_add(rec->tx_sacked, &flow->tx_sacked_count,
-				  FLOW_SACKED_BLOCKS, start, end, NULL);
+		record_sack(flow, rec, start, end);
 	}
 }
 
@@ -208,12 +223,21 @@ void fp_recovery_probe(struct fp_worker *w, struct flow_state *flow)
 	if (flow->tx_sent == 0)
 		return;
 	if (flow->tx_recovery != FLOW_TX_OPEN) {
-		/* No progress although holes were resent: a retransmission
-		 * was lost too.  Resend from SND.UNA; this first one goes
-		 * out whatever the window. */
+		/* The peer fell silent (no ACK at all for the probe timeout)
+		 * during recovery: whatever was sent before and is not SACKed
+		 * is lost, retransmissions included (RFC 8985's view: it was
+		 * sent more than an RTT ago).  The congestion outlasted the
+		 * reduction: a new episode, and a new reduction unless a
+		 * timeout shrank the window already.  Resend from SND.UNA as
+		 * after a timeout, the first segment at once, whatever the
+		 * window. */
 		struct tx_scoreboard sb;
 		struct seq_interval range;
 
+		if (flow->tx_recovery == FLOW_TX_FAST_RECOVERY)
+			enter_fast_recovery(flow, rec);
+		flow->tx_recovery = FLOW_TX_LOSS_RECOVERY;
+		rec->recovery_point = flow->tx_next_seq;
 		rec->high_rxt = una;
 		sb = scoreboard_of(flow, rec);
 		if (tx_scoreboard_next_lost(&sb, una, &range) &&

@@ -467,12 +467,15 @@ static bool may_send(struct fp_worker *w, const struct flow_state *flow)
 void fp_tx_window_probe(struct fp_worker *w, struct flow_state *flow)
 {
 	/* RFC 9293 section 3.8.6.1: with nothing in flight to bring an ACK,
-	 * a closed window is probed with one byte (or the FIN).  The slow
-	 * path's persist timer asks for it with FP_CMD_FLOW_TX_KICK. */
+	 * a closed window is probed (the slow path's persist timer asks with
+	 * FP_CMD_FLOW_TX_KICK).  As Linux does, with an old sequence number
+	 * and no data: the peer answers with its window, and no byte beyond
+	 * it is in flight to be dropped and wait for a retransmission
+	 * timeout once the window opens.  A lone FIN goes as it is. */
 	if (flow->tx_sent > 0 || window_room(flow) > 0)
 		return;
 	if (flow->tx_avail > 0)
-		send_data(w, flow, 1, false);
+		send_ack_at(w, flow, flow->tx_next_seq - 1);
 	else if (fp_fin_unsent(flow))
 		send_data(w, flow, 0, true);
 }

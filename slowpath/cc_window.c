@@ -27,9 +27,13 @@ uint32_t cc_window_slow_start(struct tcp_cc *cc, uint32_t acked)
 	uint32_t room = cc->ssthresh - cc->cwnd;
 	uint32_t used = acked < room ? acked : room;
 
-	/* RFC 3465 would limit the growth per ACK to L segments; one call
-	 * sums a whole interval of ACKs, so the acked bytes themselves are
-	 * the limit, which is what per-ACK byte counting adds up to. */
+	/* RFC 3465 limits the growth per ACK to L segments; one call sums a
+	 * whole interval of ACKs, which may span many round trips (an idle
+	 * connection's first interval is up to 50 ms long): at most doubling
+	 * per interval keeps a burst of ACKs from opening the window far
+	 * beyond what the path has shown it carries. */
+	if (used > cc->cwnd)
+		used = cc->cwnd;
 	cc->cwnd = cc_window_cap(cc, (uint64_t)cc->cwnd + used);
 	return acked - used;
 }

@@ -92,14 +92,25 @@ void tcp_cc_on_ack(struct tcp_cc *cc, const struct tcp_cc_config *cfg,
 	algorithms[cc->algorithm]->on_ack(cc, cfg, sample);
 }
 
+/* What a reduction starts from: the flight, but never more than the
+ * window (RFC 9438 section 4.6 allows either).  Lost data still counts
+ * as in flight, so a second reduction in one bout of congestion would
+ * otherwise raise the window. */
+static uint32_t reduction_base(const struct tcp_cc *cc, uint32_t flight)
+{
+	return flight < cc->cwnd ? flight : cc->cwnd;
+}
+
 void tcp_cc_on_loss(struct tcp_cc *cc, const struct tcp_cc_config *cfg,
 		    uint32_t flight, uint64_t now_us)
 {
-	algorithms[cc->algorithm]->on_loss(cc, cfg, flight, now_us);
+	algorithms[cc->algorithm]->on_loss(cc, cfg, reduction_base(cc, flight),
+					   now_us);
 }
 
 void tcp_cc_on_timeout(struct tcp_cc *cc, const struct tcp_cc_config *cfg,
 		       uint32_t flight, uint64_t now_us)
 {
-	algorithms[cc->algorithm]->on_timeout(cc, cfg, flight, now_us);
+	algorithms[cc->algorithm]->on_timeout(cc, cfg, reduction_base(cc, flight),
+					      now_us);
 }

@@ -108,6 +108,18 @@ static uint64_t probe_timeout(const struct tcp_conn *conn, uint32_t flight)
 	return pto < 2 * TCP_TIMER_TICK_US ? 2 * TCP_TIMER_TICK_US : pto;
 }
 
+/* How long the peer has been silent: no new data acknowledged and no
+ * segment at all (ACKs carrying SACK blocks during recovery are news
+ * too: the retransmission of the first hole is still on its way). */
+static uint64_t quiet_us(const struct tcp_conn *conn, uint64_t now_us)
+{
+	uint32_t heard_ms = flow_read32(&tcp_flow_of(conn)->rx_last_ms);
+	uint64_t silent_us = (uint64_t)((uint32_t)(now_us / 1000) - heard_ms) * 1000;
+	uint64_t unacked_us = now_us - conn->progress_us;
+
+	return silent_us < unacked_us ? silent_us : unacked_us;
+}
+
 /* Persist timer: the peer closed its window and we have data for it;
  * the owning core probes it (FP_CMD_FLOW_TX_KICK sends a zero-window
  * probe) with RTO back-off until it opens. */
@@ -217,6 +229,10 @@ static bool installed_flow_tick(struct tcp_conn *conn, uint64_t now_us)
 		.rtt_us = rtt_us,
 		.flight = flight,
 	};
+	/* No growth while the fast path recovers (RFC 5681 section 3.2,
+	 * RFC 6675): the window stays at the reduction until it is done. */
+	if (__atomic_load_n(&flow->tx_recovery, __ATOMIC_RELAXED) != FLOW_TX_OPEN)
+		sample.acked_bytes = sample.ecn_bytes = 0;
 	conn->seen_acked_bytes = acked;
 	conn->seen_ecn_bytes = ecn;
 	if (sample.acked_bytes > 0 || (rtt_us != 0 && flight > 0))
@@ -238,7 +254,7 @@ static bool installed_flow_tick(struct tcp_conn *conn, uint64_t now_us)
 	if (now_us - conn->progress_us >= conn->rto.rto_us)
 		retransmission_timeout(conn, flight, now_us);
 	else if (!conn->probe_sent &&
-		 now_us - conn->progress_us >= probe_timeout(conn, flight)) {
+		 quiet_us(conn, now_us) >= probe_timeout(conn, flight)) {
 		conn->probe_sent = true;
 		tcp_sp.stats.loss_probes++;
 		tcp_conn_command(conn, FP_CMD_FLOW_PROBE);
