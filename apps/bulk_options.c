@@ -9,7 +9,8 @@
 	"--listen PORT | --connect IP:PORT [options]\n" \
 	"Content-verified bulk TCP transfer.  Every connection sends a\n" \
 	"deterministic pattern (client->server uses --seed, server->client\n" \
-	"--seed + 1) and verifies every byte it receives.  Prints one line:\n" \
+	"--seed + 1) and verifies every byte it receives.  Prints one line\n" \
+	"(after those of --per-conn):\n" \
 	"  bulk: role= conns= sent= recv= verified=yes|no resets= secs=\n" \
 	"        mbit_per_sec=   (sent + recv over secs)\n" \
 	"and exits 0 only if everything expected happened.\n" \
@@ -26,7 +27,15 @@
 	"  --expect reset         success means every connection was reset\n" \
 	"  --echo                 the peer is an echo server: expect back\n" \
 	"                         what this side sends (client only)\n" \
-	"  --timeout SECONDS      give up and exit 1 (default 60)\n"
+	"  --timeout SECONDS      give up and exit 1 (default 60)\n" \
+	"  --pause-after BYTES    stop reading for --pause-secs once BYTES\n" \
+	"                         arrived (each connection, once): the peer\n" \
+	"                         faces a zero window; adds pauses= to the line\n" \
+	"  --pause-secs SECONDS   how long (required with --pause-after)\n" \
+	"  --per-conn             before the bulk: line, one line per connection:\n" \
+	"    bulk-conn: id= sent= recv= rx_first= rx_last= rx_secs= tx_first=\n" \
+	"               tx_last= tx_secs=   (seconds since the start: when its\n" \
+	"               first and last byte arrived or was taken for sending)\n"
 
 #define USAGE_IP_BIND \
 	"  --ip-bind A            local address (server: listen on A)\n"
@@ -36,7 +45,7 @@ static const char usage_with_ip_bind[] = USAGE_COMMON USAGE_IP_BIND;
 
 enum { OPT_LISTEN = 1, OPT_CONNECT, OPT_CONNS, OPT_SEND, OPT_RECV, OPT_SEED,
 	OPT_CLOSE, OPT_ABORT_AFTER, OPT_EXPECT, OPT_ECHO, OPT_TIMEOUT,
-	OPT_IP_BIND, OPT_HELP };
+	OPT_IP_BIND, OPT_PAUSE_AFTER, OPT_PAUSE_SECS, OPT_PER_CONN, OPT_HELP };
 
 static enum bulk_close parse_close(const char *arg)
 {
@@ -60,6 +69,12 @@ static void check_consistent(const struct bulk_options *options,
 		cli_fail("--abort-after and --expect reset exclude each other");
 	if (options->echo && options->role != BULK_CLIENT)
 		cli_fail("--echo is for a client of an echo server");
+	if (options->pause != (options->pause_secs > 0))
+		cli_fail("--pause-after and --pause-secs go together");
+	if (options->pause && options->pause_after > options->recv)
+		cli_fail("--pause-after %llu is more than --recv %llu: the pause "
+			 "would never come", (unsigned long long)options->pause_after,
+			 (unsigned long long)options->recv);
 }
 
 void bulk_options_parse(struct bulk_options *options, int argc, char **argv,
@@ -78,6 +93,9 @@ void bulk_options_parse(struct bulk_options *options, int argc, char **argv,
 		{ "echo", no_argument, NULL, OPT_ECHO },
 		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 		{ "ip-bind", required_argument, NULL, OPT_IP_BIND },
+		{ "pause-after", required_argument, NULL, OPT_PAUSE_AFTER },
+		{ "pause-secs", required_argument, NULL, OPT_PAUSE_SECS },
+		{ "per-conn", no_argument, NULL, OPT_PER_CONN },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -143,6 +161,18 @@ void bulk_options_parse(struct bulk_options *options, int argc, char **argv,
 				cli_fail("--ip-bind is not supported here: the "
 					 "service owns the local address");
 			options->bind_ip = cli_parse_ipv4("--ip-bind", optarg);
+			break;
+		case OPT_PAUSE_AFTER:
+			options->pause = true;
+			options->pause_after = cli_parse_size("--pause-after",
+							      optarg);
+			break;
+		case OPT_PAUSE_SECS:
+			options->pause_secs = cli_parse_seconds("--pause-secs",
+								optarg, 0.001);
+			break;
+		case OPT_PER_CONN:
+			options->per_conn = true;
 			break;
 		case OPT_HELP:
 			cli_help();

@@ -29,6 +29,12 @@ struct bulk_options {
 	bool expect_reset;    /* success = every connection got reset */
 	bool echo;            /* the peer echoes: receive what we send */
 	double timeout;       /* seconds */
+	/* Stop reading for pause_secs once pause_after bytes arrived (each
+	 * connection, once), so that the peer faces a zero window. */
+	bool pause;
+	uint64_t pause_after;
+	double pause_secs;
+	bool per_conn;        /* a result line per connection too */
 };
 
 /* Parse argv; exits 2 on bad arguments, 0 after --help.  --ip-bind is

@@ -14,6 +14,7 @@ struct bulk_report {
 	unsigned resets;
 	uint64_t sent;
 	uint64_t received;
+	unsigned pauses;      /* connections that paused (--pause-after) */
 	bool verified;
 };
 
@@ -22,6 +23,11 @@ void bulk_report_init(struct bulk_report *report);
 /* Account one established connection at the end of the run. */
 void bulk_report_add(struct bulk_report *report,
 		     const struct bulk_stream *stream);
+
+/* Print "bulk-conn: ..." for one connection (--per-conn); times are
+ * seconds since start_ns. */
+void bulk_report_print_conn(const struct bulk_stream *stream,
+			    uint64_t start_ns);
 
 /* Print "bulk: ..." and return the exit status: 0 iff all --conns
  * connections were established and succeeded and nothing timed out. */

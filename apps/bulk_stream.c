@@ -1,9 +1,11 @@
 #include "bulk_stream.h"
 
 #include <inttypes.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "mono_time.h"
 #include "pattern.h"
 
 void bulk_stream_init(struct bulk_stream *stream,
@@ -22,9 +24,54 @@ void bulk_stream_fill(const struct bulk_stream *stream, void *buf, size_t len)
 	pattern_fill(stream->tx_seed, stream->sent, buf, len);
 }
 
-void bulk_stream_sent(struct bulk_stream *stream, size_t len)
+/* The first and latest times of an event (first stays 0 until then). */
+static void note_time(uint64_t *first_ns, uint64_t *last_ns, uint64_t now_ns)
+{
+	if (*first_ns == 0)
+		*first_ns = now_ns;
+	*last_ns = now_ns;
+}
+
+void bulk_stream_sent(struct bulk_stream *stream, size_t len, uint64_t now_ns)
 {
 	stream->sent += len;
+	if (len)
+		note_time(&stream->tx_first_ns, &stream->tx_last_ns, now_ns);
+}
+
+size_t bulk_stream_rx_allowed(struct bulk_stream *stream, uint64_t now_ns)
+{
+	const struct bulk_options *options = stream->options;
+
+	if (!options->pause)
+		return SIZE_MAX;
+	if (!stream->paused && stream->received >= options->pause_after) {
+		stream->paused = true;
+		stream->pause_end_ns = now_ns + seconds_to_ns(options->pause_secs);
+		fprintf(stderr, "connection %u: not reading for %g s after %"
+			PRIu64 " bytes\n", stream->id, options->pause_secs,
+			stream->received);
+	}
+	if (!stream->paused) {
+		uint64_t left = options->pause_after - stream->received;
+
+		return left < SIZE_MAX ? (size_t)left : SIZE_MAX;
+	}
+	return now_ns < stream->pause_end_ns ? 0 : SIZE_MAX;
+}
+
+uint64_t bulk_stream_resume_ns(const struct bulk_stream *stream)
+{
+	return stream->paused && !stream->resumed ? stream->pause_end_ns
+						  : UINT64_MAX;
+}
+
+bool bulk_stream_take_resume(struct bulk_stream *stream, uint64_t now_ns)
+{
+	if (!stream->paused || stream->resumed || now_ns < stream->pause_end_ns)
+		return false;
+	stream->resumed = true;
+	return true;
 }
 
 static void report_mismatch(struct bulk_stream *stream, const uint8_t *data,
@@ -40,7 +87,7 @@ static void report_mismatch(struct bulk_stream *stream, const uint8_t *data,
 }
 
 void bulk_stream_received(struct bulk_stream *stream, const void *buf,
-			  size_t len)
+			  size_t len, uint64_t now_ns)
 {
 	uint64_t expected_left = stream->options->recv - stream->received;
 	size_t checked = len;
@@ -63,6 +110,8 @@ void bulk_stream_received(struct bulk_stream *stream, const void *buf,
 		}
 	}
 	stream->received += len;
+	if (len)
+		note_time(&stream->rx_first_ns, &stream->rx_last_ns, now_ns);
 }
 
 void bulk_stream_eof(struct bulk_stream *stream)

@@ -28,6 +28,14 @@ struct bulk_stream {
 	bool aborted;         /* we reset it (--abort-after) */
 	bool reset;           /* the peer reset it */
 	bool failed;          /* a transport error other than reset */
+	/* --pause-after: reading stops for --pause-secs, once. */
+	bool paused;          /* the pause has begun */
+	bool resumed;         /* and its end was handled */
+	uint64_t pause_end_ns;
+	/* When the first and last bytes arrived, and were taken for sending
+	 * (mono_now_ns; 0: none yet), for --per-conn. */
+	uint64_t rx_first_ns, rx_last_ns;
+	uint64_t tx_first_ns, tx_last_ns;
 };
 
 void bulk_stream_init(struct bulk_stream *stream,
@@ -40,14 +48,29 @@ static inline uint64_t bulk_stream_unsent(const struct bulk_stream *stream)
 }
 
 /* Write the next len (<= unsent) bytes to send into buf; the stream
- * advances only when bulk_stream_sent() says they were taken. */
+ * advances only when bulk_stream_sent() says they were taken (at
+ * now_ns). */
 void bulk_stream_fill(const struct bulk_stream *stream, void *buf,
 		      size_t len);
-void bulk_stream_sent(struct bulk_stream *stream, size_t len);
+void bulk_stream_sent(struct bulk_stream *stream, size_t len,
+		      uint64_t now_ns);
 
-/* Verify and count received bytes. */
+/* How many bytes may be read now: 0 during the pause of --pause-after
+ * (which begins here, once that many bytes arrived), else up to where it
+ * begins, else SIZE_MAX. */
+size_t bulk_stream_rx_allowed(struct bulk_stream *stream, uint64_t now_ns);
+
+/* When the transport must wake up and call bulk_stream_take_resume: the
+ * end of a pause not handled yet (perhaps past), else UINT64_MAX. */
+uint64_t bulk_stream_resume_ns(const struct bulk_stream *stream);
+
+/* True once, when the pause is over: the transport reads again (no new
+ * readiness event may come, since the peer could not send meanwhile). */
+bool bulk_stream_take_resume(struct bulk_stream *stream, uint64_t now_ns);
+
+/* Verify and count received bytes (arrived by now_ns). */
 void bulk_stream_received(struct bulk_stream *stream, const void *buf,
-			  size_t len);
+			  size_t len, uint64_t now_ns);
 
 void bulk_stream_eof(struct bulk_stream *stream);
 void bulk_stream_peer_reset(struct bulk_stream *stream);

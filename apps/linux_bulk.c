@@ -3,6 +3,9 @@
  * thread, one edge-triggered epoll loop over all connections; each
  * readiness event reads until EAGAIN (verifying the pattern) and writes
  * until EAGAIN, then lets bulk_stream decide about FIN, reset and close.
+ * A connection pausing (--pause-after) stops reading with data still
+ * waiting; no new edge comes for it, so the loop wakes itself when the
+ * pause ends.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -72,10 +75,16 @@ static void receive_all(struct bulk_run *run, struct bulk_conn *conn)
 	struct bulk_stream *stream = &conn->stream;
 
 	while (!stream->eof && !bulk_stream_is_finished(stream)) {
-		ssize_t got = recv(conn->fd, run->rx_buf, RX_CHUNK, 0);
+		size_t allowed = bulk_stream_rx_allowed(stream, mono_now_ns());
+		ssize_t got;
 
+		if (allowed == 0)
+			return; /* paused: run_events comes back at its end */
+		got = recv(conn->fd, run->rx_buf,
+			   allowed < RX_CHUNK ? allowed : RX_CHUNK, 0);
 		if (got > 0)
-			bulk_stream_received(stream, run->rx_buf, (size_t)got);
+			bulk_stream_received(stream, run->rx_buf, (size_t)got,
+					     mono_now_ns());
 		else if (got == 0)
 			bulk_stream_eof(stream);
 		else if (errno == EAGAIN || errno == EWOULDBLOCK)
@@ -98,7 +107,7 @@ static void send_all(struct bulk_run *run, struct bulk_conn *conn)
 		bulk_stream_fill(stream, run->tx_buf, len);
 		sent = send(conn->fd, run->tx_buf, len, MSG_NOSIGNAL);
 		if (sent > 0)
-			bulk_stream_sent(stream, (size_t)sent);
+			bulk_stream_sent(stream, (size_t)sent, mono_now_ns());
 		else if (errno == EAGAIN || errno == EWOULDBLOCK)
 			return;
 		else if (errno != EINTR)
@@ -221,6 +230,25 @@ static int start_listening(struct bulk_run *run)
 	return 0;
 }
 
+/* Connections whose pause is over read again; returns when the next
+ * pause ends (UINT64_MAX: none is on).  Only with --pause-after. */
+static uint64_t resume_paused(struct bulk_run *run, uint64_t now_ns)
+{
+	uint64_t next = UINT64_MAX;
+
+	for (unsigned i = 0; i < run->opened; i++) {
+		struct bulk_conn *conn = &run->conns[i];
+
+		if (conn->released || !conn->established)
+			continue;
+		if (bulk_stream_take_resume(&conn->stream, now_ns))
+			conn_progress(run, conn);
+		else if (bulk_stream_resume_ns(&conn->stream) < next)
+			next = bulk_stream_resume_ns(&conn->stream);
+	}
+	return next;
+}
+
 /* Returns false on timeout. */
 static bool run_events(struct bulk_run *run, uint64_t deadline_ns)
 {
@@ -228,12 +256,21 @@ static bool run_events(struct bulk_run *run, uint64_t deadline_ns)
 
 	while (run->released < run->options->conns) {
 		uint64_t now_ns = mono_now_ns();
+		uint64_t wake_ns = deadline_ns;
 		int count;
 
 		if (now_ns >= deadline_ns)
 			return false;
+		if (run->options->pause) {
+			uint64_t resume_ns = resume_paused(run, now_ns);
+
+			if (run->released == run->options->conns)
+				break;
+			if (resume_ns < wake_ns)
+				wake_ns = resume_ns;
+		}
 		count = epoll_wait(run->epoll_fd, events, EPOLL_BATCH,
-				   ms_until(deadline_ns, now_ns));
+				   ms_until(wake_ns, now_ns));
 		if (count < 0 && errno != EINTR) {
 			perror("epoll_wait");
 			return false;
@@ -291,9 +328,13 @@ int main(int argc, char **argv)
 		run->end_ns = mono_now_ns();
 
 	bulk_report_init(&report);
-	for (unsigned i = 0; i < run->opened; i++)
-		if (run->conns[i].established)
-			bulk_report_add(&report, &run->conns[i].stream);
+	for (unsigned i = 0; i < run->opened; i++) {
+		if (!run->conns[i].established)
+			continue;
+		bulk_report_add(&report, &run->conns[i].stream);
+		if (options.per_conn)
+			bulk_report_print_conn(&run->conns[i].stream, run->start_ns);
+	}
 	status = bulk_report_print(&report, &options,
 		(double)(run->end_ns - run->start_ns) / NS_PER_SEC, !finished);
 	free(run->conns);

@@ -4,7 +4,9 @@
  * into reserved send-buffer space and verified in place in the receive
  * buffer.  bulk_stream decides about FIN, reset and close; a connection
  * counts as done only at TAS_EV_CLOSED, since the service resets
- * whatever is still open when the process leaves.
+ * whatever is still open when the process leaves.  A connection pausing
+ * (--pause-after) releases nothing, so its window closes; the loop wakes
+ * itself when the pause ends, since no event would come for it.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -70,16 +72,22 @@ static void receive_all(struct bulk_conn *conn)
 	struct bulk_stream *stream = &conn->stream;
 
 	while (!stream->eof && !bulk_stream_is_finished(stream)) {
+		size_t allowed = bulk_stream_rx_allowed(stream, mono_now_ns());
 		void *data;
-		size_t len = tas_recv_peek(conn->conn, &data);
+		size_t len;
 		int error;
 
+		if (allowed == 0)
+			return; /* paused: run_events comes back at its end */
+		len = tas_recv_peek(conn->conn, &data);
 		if (len == 0) {
 			if (conn->peer_fin)
 				bulk_stream_eof(stream);
 			return;
 		}
-		bulk_stream_received(stream, data, len);
+		if (len > allowed)
+			len = allowed;
+		bulk_stream_received(stream, data, len, mono_now_ns());
 		error = tas_recv_release(conn->conn, len);
 		if (error < 0)
 			note_error(stream, "tas_recv_release", error);
@@ -105,7 +113,7 @@ static void send_all(struct bulk_conn *conn)
 		if (error < 0)
 			note_error(stream, "tas_send_commit", error);
 		else
-			bulk_stream_sent(stream, len);
+			bulk_stream_sent(stream, len, mono_now_ns());
 	}
 }
 
@@ -266,6 +274,9 @@ static int handle_event(struct bulk_run *run, const struct tas_event *event)
 				run->options->port, strerror(-event->status));
 			return -1;
 		}
+		/* The service answers SYNs from now on: a test that must not
+		 * probe the port (it counts SYNs) waits for this line. */
+		fprintf(stderr, "listening on port %u\n", run->options->port);
 		return issue_accepts(run);
 	case TAS_EV_ACCEPTED:
 		return on_accepted(run, event);
@@ -311,6 +322,23 @@ static bool is_ours(const struct tas_event *event)
 	}
 }
 
+/* Connections whose pause is over read again; returns when the next
+ * pause ends (UINT64_MAX: none is on).  Only with --pause-after. */
+static uint64_t resume_paused(struct bulk_run *run, uint64_t now_ns)
+{
+	uint64_t next = UINT64_MAX;
+
+	for (unsigned i = 0; i < run->options->conns; i++) {
+		struct bulk_conn *conn = &run->conns[i];
+
+		if (bulk_stream_take_resume(&conn->stream, now_ns))
+			conn_progress(run, conn);
+		else if (bulk_stream_resume_ns(&conn->stream) < next)
+			next = bulk_stream_resume_ns(&conn->stream);
+	}
+	return next;
+}
+
 /* Returns false on timeout or failure. */
 static bool run_events(struct bulk_run *run, uint64_t deadline_ns)
 {
@@ -318,12 +346,19 @@ static bool run_events(struct bulk_run *run, uint64_t deadline_ns)
 
 	while (run->done < run->options->conns) {
 		uint64_t now_ns = mono_now_ns();
+		uint64_t wake_ns = deadline_ns;
 		int count;
 
 		if (now_ns >= deadline_ns)
 			return false;
+		if (run->options->pause) {
+			uint64_t resume_ns = resume_paused(run, now_ns);
+
+			if (resume_ns < wake_ns)
+				wake_ns = resume_ns;
+		}
 		count = tas_wait(run->ctx, events, EVENT_BATCH,
-				 ms_until(deadline_ns, now_ns));
+				 ms_until(wake_ns, now_ns));
 		if (count < 0 && count != -EINTR) {
 			fprintf(stderr, "tas_wait: %s\n", strerror(-count));
 			return false;
@@ -387,9 +422,13 @@ int main(int argc, char **argv)
 		run.end_ns = mono_now_ns();
 
 	bulk_report_init(&report);
-	for (unsigned i = 0; i < options.conns; i++)
-		if (run.conns[i].established)
-			bulk_report_add(&report, &run.conns[i].stream);
+	for (unsigned i = 0; i < options.conns; i++) {
+		if (!run.conns[i].established)
+			continue;
+		bulk_report_add(&report, &run.conns[i].stream);
+		if (options.per_conn)
+			bulk_report_print_conn(&run.conns[i].stream, run.start_ns);
+	}
 	status = bulk_report_print(&report, &options,
 		(double)(run.end_ns - run.start_ns) / NS_PER_SEC, !finished);
 	tas_fini();

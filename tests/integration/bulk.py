@@ -8,10 +8,14 @@ each direction, and optionally random loss injected in the namespace
 tools/impair: loss, delay, reordering, duplication, corruption, rate).
 Claims: every connection completes, every byte in both directions is
 verified, the totals are exact, tas keeps running and stops cleanly; with
-the stage, the impairments asked for did happen.
+the stage, the impairments asked for did happen, and frames it corrupted
+towards Linux were dropped there for their checksum (Linux's
+InCsumErrors; tas has no such counter in its log, so towards tas the
+verified content is what shows that no corrupted byte got through).
 """
 
 import argparse
+import shlex
 
 import harness
 
@@ -42,6 +46,8 @@ def parse_args():
                         help='SPEC for frames to tas (instead of --impair)')
     parser.add_argument('--impair-from-tas', metavar='SPEC',
                         help='SPEC for frames from tas (instead of --impair)')
+    parser.add_argument('--tas-args', default='',
+                        help='more tas options, e.g. "--rx-buf-size 4M --cc dctcp"')
     parser.add_argument('--seed', type=int, default=1)
     parser.add_argument('--bound', type=int, default=120,
                         help='seconds the whole test may take')
@@ -93,13 +99,31 @@ def check_impairment(test, counters, specs, data_bytes, seconds):
                           f'a {limit:.1f} Mbit/s rate limit')
 
 
+def check_checksum_drops(test, counters, spec, csum_errors):
+    """Frames corrupted towards Linux reached it and failed its checksum
+    check: at least one (if enough were corrupted to require any), at most
+    as many as were corrupted (a flip in the data offset is dropped as a
+    bad header instead)."""
+    corrupted = counters['from_tas_corrupted']
+    test.log(f'measured: Linux counted {csum_errors} TCP checksum errors; the stage '
+             f'corrupted {corrupted} frames to it')
+    expected = counters['from_tas_frames'] * float(spec_fields(spec).get('corrupt', 0)) / 100
+    if expected >= MIN_EXPECTED_EVENTS:
+        harness.check(csum_errors > 0, f'{corrupted} frames corrupted towards Linux, '
+                      'but Linux counted no checksum error')
+    harness.check(csum_errors <= corrupted, f'Linux counted {csum_errors} checksum errors, '
+                  f'more than the {corrupted} frames corrupted')
+
+
 def main(test, args):
     impaired = args.impair_to_tas is not None or args.impair_from_tas is not None
     bed = test.testbed(mode='impaired' if impaired else None)
     # Before tas, so that its first frames (ARP) already pass.
     stage = bed.impair(to_tas=args.impair_to_tas or '',
                        from_tas=args.impair_from_tas or '', seed=args.seed) if impaired else None
-    tas = test.tas(bed)
+    tas = test.tas(bed, extra_args=shlex.split(args.tas_args))
+    corrupting = 'corrupt' in spec_fields(args.impair_from_tas or '')
+    csum_errors_before = bed.linux_mib()['Tcp']['InCsumErrors'] if corrupting else 0
     dropped = bed.inject_loss(args.loss) if args.loss else None
     transfer_timeout = max(10, test.remaining() - 20)
     common = ['--conns', args.conns, '--seed', args.seed, '--timeout', int(transfer_timeout)]
@@ -139,6 +163,9 @@ def main(test, args):
                           'from_tas': args.impair_from_tas or ''},
                          {'to_tas': args.conns * args.to_tas,
                           'from_tas': args.conns * args.from_tas}, seconds)
+        if corrupting:
+            check_checksum_drops(test, stage.counters(), args.impair_from_tas,
+                                 bed.linux_mib()['Tcp']['InCsumErrors'] - csum_errors_before)
     tas.stop()
 
 

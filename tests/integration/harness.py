@@ -134,19 +134,24 @@ def parse_result_line(text, kind):
 
     Values that look like numbers become int or float.  Returns None if
     there is no such line."""
-    found = None
+    lines = parse_result_lines(text, kind)
+    return lines[-1] if lines else None
+
+
+def parse_result_lines(text, kind):
+    """Every `KIND: key=value ...` line of text, in order, each parsed as
+    parse_result_line does (e.g. the bulk-conn: lines of --per-conn)."""
+    parsed = []
     for line in text.splitlines():
-        if line.startswith(kind + ':'):
-            found = line
-    if found is None:
-        return None
-    fields = {'line': found.strip()}
-    for token in found[len(kind) + 1:].split():
-        key, sep, value = token.partition('=')
-        if not sep:
+        if not line.startswith(kind + ':'):
             continue
-        fields[key] = number_or_text(value)
-    return fields
+        fields = {'line': line.strip()}
+        for token in line[len(kind) + 1:].split():
+            key, sep, value = token.partition('=')
+            if sep:
+                fields[key] = number_or_text(value)
+        parsed.append(fields)
+    return parsed
 
 
 def number_or_text(value):
@@ -390,12 +395,13 @@ class Testbed:
     def down(self):
         self._script('down')
 
-    def impair(self, to_tas='', from_tas='', seed=1):
+    def impair(self, to_tas='', from_tas='', seed=1, name='impair'):
         """Start the impairment stage between tas's side and the peer's
         (an impaired test bed only): frames to tas suffer SPEC to_tas,
         frames from tas SPEC from_tas (tas-impair --help lists the keys).
-        It runs until counters() or clean-up."""
-        return Impairment(self.test, self, to_tas, from_tas, seed)
+        It runs until counters() or clean-up.  A test running several
+        stages one after the other names each (its output files)."""
+        return Impairment(self.test, self, to_tas, from_tas, seed, name)
 
     def ns_argv(self, argv):
         return ['ip', 'netns', 'exec', self.ns] + list(argv)
@@ -448,6 +454,21 @@ class Testbed:
         return [state for _, peer, state in tcp_sockets(self.run_ns(['cat', '/proc/net/tcp']))
                 if peer == remote]
 
+    def linux_mib(self):
+        """The namespace's SNMP and extended TCP/IP counters
+        (/proc/net/snmp and /proc/net/netstat): {'Tcp': {'InCsumErrors':
+        n, ...}, 'TcpExt': {'TCPZeroWindowDrop': n, ...}, 'IpExt':
+        {'InCEPkts': n, ...}, ...}."""
+        counters = {}
+        for table in ('snmp', 'netstat'):
+            lines = self.run_ns(['cat', f'/proc/net/{table}']).splitlines()
+            # A header line of names, then a line of values, per group.
+            for names, values in zip(lines[::2], lines[1::2]):
+                group, _, names = names.partition(':')
+                counters[group] = dict(zip(names.split(),
+                                           (int(v) for v in values.partition(':')[2].split())))
+        return counters
+
     def iface_counters(self):
         """rx/tx packet and byte counters of the tas-side interface."""
         base = f'/sys/class/net/{self.iface}/statistics/'
@@ -493,7 +514,7 @@ class Impairment:
 
     DIRECTIONS = (('a_to_b_', 'from_tas_'), ('b_to_a_', 'to_tas_'))
 
-    def __init__(self, test, bed, to_tas, from_tas, seed):
+    def __init__(self, test, bed, to_tas, from_tas, seed, name='impair'):
         check(bed.mode in ('impaired', 'impaired-linux'),
               f'test bed {bed.name} (mode {bed.mode}) has no impairment stage')
         self.test = test
@@ -501,7 +522,7 @@ class Impairment:
         argv = [require_executable(impair_exe()),
                 '--a', bed.impair_tas_side, '--b', bed.impair_peer_side,
                 '--seed', seed, '--a-to-b', from_tas, '--b-to-a', to_tas]
-        self.proc = Proc(test, 'impair', argv)
+        self.proc = Proc(test, name, argv)
         test.services.append(self.proc)
         self.proc.wait_output(r'^ready$', IMPAIR_READY_TIMEOUT)
         # Not ready: the Proc's own clean-up kills it.
@@ -528,9 +549,10 @@ class Impairment:
 # The tas service
 
 class Tas:
-    """One tas service on the test bed's interface."""
+    """One tas service on the test bed's interface; a test starting
+    several one after the other names each (its output files)."""
 
-    def __init__(self, test, bed, fp_cores=None, extra_args=()):
+    def __init__(self, test, bed, fp_cores=None, extra_args=(), name='tas'):
         self.test = test
         self.socket_path = os.path.join(test.workdir, 'tas.sock')
         argv = [require_executable(tas_exe()),
@@ -546,7 +568,7 @@ class Tas:
         test.log(f'hugepages: {free_mb} MB free, '
                  f'{"using them" if self.huge else "running with --no-huge"}')
         self.stopped = False
-        self.proc = Proc(test, 'tas', argv)
+        self.proc = Proc(test, name, argv)
         test.services.append(self.proc)
         test.defer(self._stop_at_cleanup, 'stop tas')
         self.wait_ready()
@@ -868,9 +890,16 @@ class Test:
 
     # -- the bulk transfer tools (apps/tas-bulk, apps/linux-bulk) --
 
-    def tas_bulk_server(self, bed, tas, port, args, name='tas-bulk-server'):
+    def tas_bulk_server(self, bed, tas, port, args, name='tas-bulk-server', probe=True):
+        """tas-bulk listening on port.  Ready once a SYN probe from the
+        namespace gets a SYN-ACK; probe=False: once tas-bulk says the
+        listener is up, for a test that counts (and drops) handshake
+        segments and must see no others."""
         proc = self.spawn_app(tas, name, 'tas-bulk', ['--listen', str(port)] + strs(args))
-        bed.wait_tas_listening(proc, port)
+        if probe:
+            bed.wait_tas_listening(proc, port)
+        else:
+            proc.wait_output(rf'^listening on port {port}$', timeout=15)
         return proc
 
     def tas_bulk_client(self, bed, tas, port, args, name='tas-bulk-client', ip=None):
@@ -916,6 +945,14 @@ def check_bulk(result, conns, sent, recv, resets=0):
 
 def mbit_per_sec(byte_count, seconds):
     return 8 * byte_count / seconds / 1e6 if seconds > 0 else 0.0
+
+
+def jain_index(values):
+    """Jain's fairness index of values: (sum x)^2 / (n * sum x^2), 1 when
+    all are equal, 1/n when one has everything."""
+    values = list(values)
+    squares = sum(value * value for value in values)
+    return sum(values) ** 2 / (len(values) * squares) if squares else 0.0
 
 
 def run(main, bound):

@@ -3,16 +3,20 @@
  * SPEC parser, reproducibility with a seed, the fractions of lost,
  * duplicated and corrupted frames, jitter without reordering, the
  * reorder gap and wait, the rate limiter's serialisation, tail drop and
- * ECN marking, and that frames are changed only where they should be.
+ * ECN marking, that frames are changed only where they should be, and
+ * the targeted drops (drop-syn, drop-synack, drop-fin, drop-offset) with
+ * the flow table they learn ISNs in.
  */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
 
+#include "impair_flows.h"
 #include "impair_frame.h"
 #include "impair_rules.h"
 #include "impair_spec.h"
@@ -136,6 +140,31 @@ static void test_spec_all_keys(void **state)
 	assert_int_equal(spec.queue_bytes, 1500);
 }
 
+static void test_spec_targeted_keys(void **state)
+{
+	(void)state;
+	struct impair_spec spec;
+	char why[IMPAIR_SPEC_WHY_MAX];
+
+	assert_int_equal(impair_spec_parse("drop-syn=2,drop-synack=1,drop-fin=3,"
+					   "drop-offset=256m", &spec, why, sizeof(why)), 0);
+	assert_int_equal(spec.drop_syn, 2);
+	assert_int_equal(spec.drop_synack, 1);
+	assert_int_equal(spec.drop_fin, 3);
+	assert_true(spec.drop_offset.given);
+	assert_int_equal(spec.drop_offset.bytes, 256u * 1024 * 1024);
+	/* Offset 0 (the first byte) is an offset, not "off". */
+	assert_int_equal(impair_spec_parse("drop-offset=0", &spec, why, sizeof(why)), 0);
+	assert_true(spec.drop_offset.given);
+	assert_int_equal(spec.drop_offset.bytes, 0);
+	assert_int_equal(impair_spec_parse("drop-offset=4294967295", &spec, why,
+					   sizeof(why)), 0);
+	assert_int_equal(spec.drop_offset.bytes, UINT32_MAX);
+	assert_int_equal(impair_spec_parse("loss=1", &spec, why, sizeof(why)), 0);
+	assert_false(spec.drop_offset.given);
+	assert_int_equal(spec.drop_syn + spec.drop_synack + spec.drop_fin, 0);
+}
+
 static void test_spec_defaults(void **state)
 {
 	(void)state;
@@ -175,6 +204,17 @@ static void test_spec_errors(void **state)
 		{ "ecn=10k", "need rate" },
 		{ "rate=1mbit,queue=0", "queue:" },
 		{ "rate=1mbit,queue=5x", "queue:" },
+		{ "drop-syn=-1", "drop-syn:" },
+		{ "drop-syn=1.5", "drop-syn:" },
+		{ "drop-synack=2000000", "drop-synack:" },
+		{ "drop-fin=x", "drop-fin:" },
+		{ "drop-offset=4g", "drop-offset:" },
+		{ "drop-offset=-1", "drop-offset:" },
+		{ "drop-offset=1.5", "drop-offset:" },
+		{ "drop-offset=10q", "drop-offset:" },
+		{ "drop-fin=1,drop-fin=1", "given twice" },
+		/* the message lists every key, the last one too */
+		{ "nope=1", "drop-offset)" },
 	};
 	struct impair_spec spec;
 	char why[IMPAIR_SPEC_WHY_MAX];
@@ -524,6 +564,52 @@ static void test_queue_tail_drop(void **state)
 	}
 	assert_int_equal(rules.counters.queue_drops, 13);
 	assert_int_equal(rules.counters.dropped, 0);
+	/* From the first frame (at 0): the first drop then, the last at
+	 * 400 us. */
+	assert_int_equal(rules.counters.queue_drop_first_ns, 0);
+	assert_int_equal(rules.counters.queue_drop_last_ns, 400 * US);
+}
+
+/* What arriving frames found waiting, for the stage's backlog figures. */
+static void test_backlog_figures(void **state)
+{
+	(void)state;
+	struct impair_rules rules;
+	struct impair_verdict verdict;
+	struct frame frame;
+
+	rules_for(&rules, "rate=100mbit,queue=10k", 1, 0);
+	build_tcp(&frame, NOT_ECT, 1250 - ETH - 40);
+	/* Frame k finds k * 1250 bytes; frames 8 and 9 are tail-dropped and
+	 * count for neither figure. */
+	for (uint32_t k = 0; k < 10; k++)
+		decide(&rules, &frame, 0, k, &verdict);
+	assert_int_equal(rules.counters.limited, 8);
+	assert_int_equal(rules.counters.backlog_peak, 7 * 1250);
+	assert_int_equal(rules.counters.backlog_sum, 1250 * (0 + 1 + 2 + 3 + 4 + 5 + 6 + 7));
+	/* An idle link: the next one finds nothing. */
+	decide(&rules, &frame, 10 * MS, 10, &verdict);
+	assert_int_equal(rules.counters.limited, 9);
+	assert_int_equal(rules.counters.backlog_peak, 7 * 1250);
+}
+
+/* Drop times count from the direction's first frame, not from 0. */
+static void test_queue_drop_times(void **state)
+{
+	(void)state;
+	struct impair_rules rules;
+	struct impair_verdict verdict;
+	struct frame frame;
+
+	rules_for(&rules, "rate=100mbit,queue=2k", 1, 0);
+	build_tcp(&frame, NOT_ECT, 1250 - ETH - 40);
+	decide(&rules, &frame, 7 * MS, 0, &verdict);
+	assert_int_equal(rules.counters.queue_drop_first_ns, 0);
+	decide(&rules, &frame, 7 * MS + 10 * US, 1, &verdict);
+	decide(&rules, &frame, 7 * MS + 30 * US, 2, &verdict);
+	assert_int_equal(rules.counters.queue_drops, 2);
+	assert_int_equal(rules.counters.queue_drop_first_ns, 10 * US);
+	assert_int_equal(rules.counters.queue_drop_last_ns, 30 * US);
 }
 
 static void test_ecn_marks_only_ect(void **state)
@@ -719,6 +805,312 @@ static void test_short_frames(void **state)
 	assert_int_equal(end, ETH + 40);
 }
 
+/* ---- targeted drops ---- */
+
+#define FIN 0x01
+#define SYN 0x02
+#define RST 0x04
+#define ACK 0x10
+#define MSS 1000u
+
+struct endpoints {
+	uint8_t src[4], dst[4];
+	uint16_t sport, dport;
+};
+
+static const struct endpoints client = { { 10, 77, 1, 2 }, { 10, 77, 1, 1 }, 40000, 5001 };
+
+/* An IPv4/TCP frame of e with seq, flags and payload bytes; SYNs carry
+ * 12 bytes of options, as real ones do, to exercise the data offset. */
+static void build_segment(struct frame *frame, const struct endpoints *e,
+			  uint32_t seq, uint8_t flags, size_t payload)
+{
+	size_t header = flags & SYN ? 32 : 20;
+	uint8_t *ip = frame->bytes + ETH, *tcp = ip + 20;
+
+	build_ipv4(frame, PROTO_TCP, NOT_ECT, 5, header + payload, 0);
+	memcpy(ip + 12, e->src, 4);
+	memcpy(ip + 16, e->dst, 4);
+	memset(tcp, 0, header);
+	tcp[0] = (uint8_t)(e->sport >> 8);
+	tcp[1] = (uint8_t)e->sport;
+	tcp[2] = (uint8_t)(e->dport >> 8);
+	tcp[3] = (uint8_t)e->dport;
+	for (int i = 0; i < 4; i++)
+		tcp[4 + i] = (uint8_t)(seq >> (24 - 8 * i));
+	tcp[12] = (uint8_t)(header / 4 << 4);
+	tcp[13] = flags;
+	memset(tcp + 20, 1, header - 20);   /* NOP options */
+}
+
+/* Whether rules pass the segment (one copy) or drop it (none). */
+static bool passes(struct impair_rules *rules, const struct endpoints *e,
+		   uint32_t seq, uint8_t flags, size_t payload)
+{
+	static uint32_t id;
+	struct impair_verdict verdict;
+	struct frame frame;
+
+	build_segment(&frame, e, seq, flags, payload);
+	decide(rules, &frame, 0, id++, &verdict);
+	assert_true(verdict.copies <= 1);
+	return verdict.copies == 1;
+}
+
+static void test_drop_syn(void **state)
+{
+	(void)state;
+	struct impair_rules rules;
+
+	rules_for(&rules, "drop-syn=2", 1, 0);
+	/* Neither SYN-ACKs, nor SYNs with RST or FIN, nor data count. */
+	assert_true(passes(&rules, &client, 100, SYN | ACK, 0));
+	assert_true(passes(&rules, &client, 100, SYN | RST, 0));
+	assert_true(passes(&rules, &client, 100, SYN | FIN, 0));
+	assert_true(passes(&rules, &client, 100, ACK, 500));
+	assert_false(passes(&rules, &client, 100, SYN, 0));
+	assert_false(passes(&rules, &client, 100, SYN, 0));
+	assert_true(passes(&rules, &client, 100, SYN, 0));
+	assert_true(passes(&rules, &client, 100, SYN, 0));
+	assert_int_equal(rules.targets.syn_drops, 2);
+	assert_int_equal(rules.targets.synack_drops + rules.targets.fin_drops +
+			 rules.targets.offset_drops + rules.counters.dropped, 0);
+}
+
+static void test_drop_synack(void **state)
+{
+	(void)state;
+	struct impair_rules rules;
+
+	rules_for(&rules, "drop-synack=1", 1, 0);
+	assert_true(passes(&rules, &client, 7, SYN, 0));
+	assert_false(passes(&rules, &client, 7, SYN | ACK, 0));
+	assert_true(passes(&rules, &client, 7, SYN | ACK, 0));
+	assert_int_equal(rules.targets.synack_drops, 1);
+	assert_int_equal(rules.targets.syn_drops, 0);
+}
+
+static void test_drop_fin(void **state)
+{
+	(void)state;
+	struct impair_rules rules;
+
+	rules_for(&rules, "drop-fin=2", 1, 0);
+	assert_true(passes(&rules, &client, 1, ACK, 100));
+	/* A reset is no FIN to retransmit, whatever its flags. */
+	assert_true(passes(&rules, &client, 1, FIN | RST | ACK, 0));
+	/* Data with FIN, then the FIN sent again: both count. */
+	assert_false(passes(&rules, &client, 1, FIN | ACK, 100));
+	assert_false(passes(&rules, &client, 101, FIN | ACK, 0));
+	assert_true(passes(&rules, &client, 101, FIN | ACK, 0));
+	assert_int_equal(rules.targets.fin_drops, 2);
+}
+
+/* A flow of MSS-sized segments from ISN isn: the one holding byte
+ * `offset` is dropped once, the retransmission and the rest pass, and the
+ * SYN itself is never taken for data. */
+static void check_offset_drop(uint32_t isn, uint32_t offset)
+{
+	struct impair_rules rules;
+	char spec[64];
+	uint32_t target = offset / MSS;
+
+	snprintf(spec, sizeof(spec), "drop-offset=%u", offset);
+	rules_for(&rules, spec, 1, 0);
+	assert_true(passes(&rules, &client, isn, SYN, 0));
+	for (uint32_t k = 0; k < 20; k++)
+		assert_int_equal(passes(&rules, &client, isn + 1 + k * MSS, ACK, MSS),
+				 k != target);
+	assert_true(passes(&rules, &client, isn + 1 + target * MSS, ACK, MSS));
+	/* retransmitted in smaller pieces: still not dropped again */
+	assert_true(passes(&rules, &client, isn + 1 + offset, ACK, 1));
+	assert_int_equal(rules.targets.offset_drops, 1);
+}
+
+static void test_drop_offset(void **state)
+{
+	(void)state;
+
+	check_offset_drop(1000, 0);
+	check_offset_drop(1000, 4999);      /* the last byte of segment 4 */
+	check_offset_drop(1000, 5000);      /* the first of segment 5 */
+	check_offset_drop(1000, 19999);     /* the last byte of all */
+	/* across the wrap of the sequence space */
+	check_offset_drop(UINT32_MAX - 2500, 7321);
+	check_offset_drop(UINT32_MAX, 0);
+}
+
+static void test_drop_offset_per_flow(void **state)
+{
+	(void)state;
+	struct impair_rules rules;
+	struct endpoints other = client, unseen = client;
+
+	other.sport = 40001;
+	unseen.sport = 40002;
+	rules_for(&rules, "drop-offset=1500", 1, 0);
+	/* The server's side: its ISN comes with the SYN-ACK. */
+	assert_true(passes(&rules, &client, 5000, SYN | ACK, 0));
+	assert_true(passes(&rules, &other, 9000, SYN, 0));
+	assert_false(passes(&rules, &client, 5001 + 1000, ACK, 1000));
+	assert_true(passes(&rules, &other, 9001 + 1000, ACK, 499));
+	assert_false(passes(&rules, &other, 9001 + 1499, ACK, 2));
+	/* No SYN seen: no stream offsets known, nothing to drop. */
+	assert_true(passes(&rules, &unseen, 1001, ACK, 1000));
+	assert_int_equal(rules.targets.offset_drops, 2);
+	/* A new connection on the 4-tuple (another ISN) is a new flow. */
+	assert_true(passes(&rules, &client, 70000, SYN, 0));
+	assert_false(passes(&rules, &client, 70001 + 1500, ACK, 10));
+	/* The same SYN again is not. */
+	assert_true(passes(&rules, &client, 70000, SYN, 0));
+	assert_true(passes(&rules, &client, 70001 + 1500, ACK, 10));
+	assert_int_equal(rules.targets.offset_drops, 3);
+}
+
+static void test_drop_offset_syn_with_data(void **state)
+{
+	(void)state;
+	struct impair_rules rules;
+
+	rules_for(&rules, "drop-offset=0", 1, 0);
+	/* A SYN is no data: byte 0 is the one after it. */
+	assert_true(passes(&rules, &client, 300, SYN, 0));
+	assert_false(passes(&rules, &client, 301, ACK, 10));
+	/* A SYN carrying data (TFO) is learnt and may be dropped itself:
+	 * its 10 bytes are offsets 0 to 9. */
+	rules_for(&rules, "drop-offset=9", 1, 0);
+	assert_false(passes(&rules, &client, 300, SYN, 10));
+	assert_int_equal(rules.targets.offset_drops, 1);
+	rules_for(&rules, "drop-offset=10", 1, 0);
+	assert_true(passes(&rules, &client, 300, SYN, 10));
+	assert_false(passes(&rules, &client, 311, ACK, 10));
+	assert_int_equal(rules.targets.offset_drops, 1);
+}
+
+/* Targeted drops come first and draw no random number: the random
+ * decisions about all other frames stay those of the same seed without
+ * them. */
+static void test_targets_before_random(void **state)
+{
+	(void)state;
+	struct impair_rules plain, targeted;
+	struct impair_verdict first, second;
+	struct frame frame;
+
+	rules_for(&plain, "loss=30,dup=10", 4, 0);
+	rules_for(&targeted, "loss=30,dup=10,drop-fin=2000,drop-offset=0", 4, 0);
+	for (uint32_t i = 0; i < 10000; i++) {
+		bool fin = i % 7 == 0;
+
+		build_segment(&frame, &client, i * MSS, fin ? FIN | ACK : ACK, MSS);
+		decide(&targeted, &frame, i, i, &second);
+		if (fin) {
+			assert_int_equal(second.copies, 0);
+			continue;
+		}
+		decide(&plain, &frame, i, i, &first);
+		assert_int_equal(first.copies, second.copies);
+	}
+	assert_int_equal(targeted.targets.fin_drops, (10000 + 6) / 7);
+	/* no SYN seen: no offset drop */
+	assert_int_equal(targeted.targets.offset_drops, 0);
+	/* loss=100 cannot take a targeted frame's count away */
+	rules_for(&targeted, "loss=100,drop-syn=1", 4, 0);
+	assert_false(passes(&targeted, &client, 1, SYN, 0));
+	assert_false(passes(&targeted, &client, 1, SYN, 0));
+	assert_int_equal(targeted.targets.syn_drops, 1);
+	assert_int_equal(targeted.counters.dropped, 1);
+}
+
+static void test_targets_ignore_non_tcp(void **state)
+{
+	(void)state;
+	struct impair_rules rules;
+	struct impair_verdict verdict;
+	struct frame frame;
+
+	rules_for(&rules, "drop-syn=100,drop-synack=100,drop-fin=100", 1, 0);
+	/* A UDP datagram whose bytes would read as a SYN */
+	build_segment(&frame, &client, 1, SYN, 0);
+	frame.bytes[ETH + 9] = PROTO_UDP;
+	decide(&rules, &frame, 0, 0, &verdict);
+	assert_int_equal(verdict.copies, 1);
+	/* A data offset beyond the segment: not a TCP header to trust */
+	build_segment(&frame, &client, 1, FIN, 0);
+	frame.bytes[ETH + 20 + 12] = 0xf0;
+	decide(&rules, &frame, 0, 1, &verdict);
+	assert_int_equal(verdict.copies, 1);
+	/* A fragment */
+	build_segment(&frame, &client, 1, SYN | ACK, 0);
+	frame.bytes[ETH + 6] = 0x20;
+	decide(&rules, &frame, 0, 2, &verdict);
+	assert_int_equal(verdict.copies, 1);
+	assert_int_equal(rules.targets.syn_drops + rules.targets.synack_drops +
+			 rules.targets.fin_drops, 0);
+}
+
+static void test_tcp_segment_fields(void **state)
+{
+	(void)state;
+	struct impair_tcp_segment segment;
+	struct frame frame;
+
+	build_segment(&frame, &client, 0xdeadbeef, SYN | ACK, 37);
+	assert_true(impair_frame_tcp_segment(frame.bytes, frame.len, &segment));
+	assert_int_equal(segment.src_ip, 0x0a4d0102);
+	assert_int_equal(segment.dst_ip, 0x0a4d0101);
+	assert_int_equal(segment.src_port, 40000);
+	assert_int_equal(segment.dst_port, 5001);
+	assert_int_equal(segment.seq, 0xdeadbeef);
+	assert_int_equal(segment.flags, SYN | ACK);
+	assert_int_equal(segment.payload_len, 37);
+	/* Ethernet padding after a short segment is no payload. */
+	build_ipv4(&frame, PROTO_TCP, NOT_ECT, 5, 20, 6);
+	frame.bytes[ETH + 20 + 12] = 0x50;
+	assert_true(impair_frame_tcp_segment(frame.bytes, frame.len, &segment));
+	assert_int_equal(segment.payload_len, 0);
+}
+
+static void test_flow_table(void **state)
+{
+	(void)state;
+	struct impair_flows flows;
+	struct impair_flow_key key = { .src_ip = 1, .dst_ip = 2, .dst_port = 80 };
+	struct impair_flow *flow;
+
+	impair_flows_init(&flows);
+	for (uint16_t port = 0; port < IMPAIR_FLOWS_MAX; port++) {
+		key.src_port = port;
+		assert_non_null(impair_flows_learn(&flows, &key, port * 10u));
+	}
+	/* Flow 0 used again: flow 1 is now the least recently used. */
+	key.src_port = 0;
+	assert_non_null(impair_flows_find(&flows, &key));
+	key.src_port = IMPAIR_FLOWS_MAX;
+	impair_flows_learn(&flows, &key, 7);
+	key.src_port = 1;
+	assert_null(impair_flows_find(&flows, &key));
+	for (uint16_t port = 0; port <= IMPAIR_FLOWS_MAX; port++) {
+		key.src_port = port;
+		flow = impair_flows_find(&flows, &key);
+		if (port == 1)
+			continue;
+		assert_non_null(flow);
+		assert_int_equal(flow->isn, port == IMPAIR_FLOWS_MAX ? 7 : port * 10u);
+	}
+	/* A renewed ISN starts the flow over. */
+	key.src_port = 2;
+	flow = impair_flows_find(&flows, &key);
+	flow->offset_dropped = true;
+	assert_true(impair_flows_learn(&flows, &key, 20)->offset_dropped);
+	flow = impair_flows_learn(&flows, &key, 21);
+	assert_false(flow->offset_dropped);
+	assert_int_equal(flow->isn, 21);
+	/* other fields of the key matter too */
+	key.dst_port = 81;
+	assert_null(impair_flows_find(&flows, &key));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -738,12 +1130,25 @@ int main(void)
 		cmocka_unit_test(test_reorder_bounded),
 		cmocka_unit_test(test_rate_serialisation),
 		cmocka_unit_test(test_queue_tail_drop),
+		cmocka_unit_test(test_backlog_figures),
+		cmocka_unit_test(test_queue_drop_times),
 		cmocka_unit_test(test_ecn_marks_only_ect),
 		cmocka_unit_test(test_random_marks),
 		cmocka_unit_test(test_corrupt_only_tcp),
 		cmocka_unit_test(test_corrupt_leaves_other_frames),
 		cmocka_unit_test(test_set_ce_checksum),
 		cmocka_unit_test(test_short_frames),
+		cmocka_unit_test(test_spec_targeted_keys),
+		cmocka_unit_test(test_drop_syn),
+		cmocka_unit_test(test_drop_synack),
+		cmocka_unit_test(test_drop_fin),
+		cmocka_unit_test(test_drop_offset),
+		cmocka_unit_test(test_drop_offset_per_flow),
+		cmocka_unit_test(test_drop_offset_syn_with_data),
+		cmocka_unit_test(test_targets_before_random),
+		cmocka_unit_test(test_targets_ignore_non_tcp),
+		cmocka_unit_test(test_tcp_segment_fields),
+		cmocka_unit_test(test_flow_table),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

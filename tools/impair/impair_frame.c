@@ -11,7 +11,14 @@
 #define IPV4_MORE_FRAGMENTS 0x2000u
 #define IPV4_OFFSET_MASK 0x1fffu
 #define IPPROTO_TCP_NUMBER 6u
+#define IPV4_SRC 12u
+#define IPV4_DST 16u
 #define TCP_MIN_HEADER_LEN 20u
+#define TCP_SRC_PORT 0u
+#define TCP_DST_PORT 2u
+#define TCP_SEQ 4u
+#define TCP_DATA_OFFSET 12u
+#define TCP_FLAGS 13u
 
 static uint16_t read_be16(const uint8_t *p)
 {
@@ -50,6 +57,36 @@ bool impair_frame_tcp_span(const uint8_t *frame, size_t len, size_t *start,
 	*start = IMPAIR_ETH_HEADER_LEN + header_len;
 	*end = IMPAIR_ETH_HEADER_LEN + read_be16(ip + IPV4_TOTAL_LEN);
 	return *end - *start >= TCP_MIN_HEADER_LEN;
+}
+
+static uint32_t read_be32(const uint8_t *p)
+{
+	return (uint32_t)read_be16(p) << 16 | read_be16(p + 2);
+}
+
+bool impair_frame_tcp_segment(const uint8_t *frame, size_t len,
+			      struct impair_tcp_segment *segment)
+{
+	const uint8_t *ip = frame + IMPAIR_ETH_HEADER_LEN;
+	const uint8_t *tcp;
+	size_t start, end, header_len;
+
+	if (!impair_frame_tcp_span(frame, len, &start, &end))
+		return false;
+	tcp = frame + start;
+	header_len = (size_t)(tcp[TCP_DATA_OFFSET] >> 4) * 4;
+	if (header_len < TCP_MIN_HEADER_LEN || header_len > end - start)
+		return false;
+	*segment = (struct impair_tcp_segment){
+		.src_ip = read_be32(ip + IPV4_SRC),
+		.dst_ip = read_be32(ip + IPV4_DST),
+		.src_port = read_be16(tcp + TCP_SRC_PORT),
+		.dst_port = read_be16(tcp + TCP_DST_PORT),
+		.seq = read_be32(tcp + TCP_SEQ),
+		.flags = tcp[TCP_FLAGS],
+		.payload_len = (uint32_t)(end - start - header_len),
+	};
+	return true;
 }
 
 bool impair_frame_ect(const uint8_t *frame, size_t len)

@@ -36,7 +36,10 @@ static const char usage[] =
 	"Forward every frame between interfaces A and B (AF_PACKET), impaired\n"
 	"in each direction as its SPEC says.  Prints 'ready' once both are\n"
 	"bound; on SIGTERM or SIGINT prints one 'impair:' line of counters\n"
-	"per direction and exits.\n"
+	"per direction and exits (backlog_peak and backlog_mean: the bytes\n"
+	"waiting at the rate limiter that arriving frames found;\n"
+	"queue_drop_first_us and _last_us: when its first and last tail drop\n"
+	"happened, after the direction's first frame).\n"
 	"\n"
 	"  --a IFACE, --b IFACE  the two interfaces\n"
 	"  --seed N              random decisions (default 1): the same seed and\n"
@@ -58,7 +61,14 @@ static const char usage[] =
 	"  queue=S      bytes waiting at the rate limit before tail drop\n"
 	"               (k, m, g binary suffixes; default 1m)\n"
 	"  ecn=S        CE-mark ECT frames while more than S bytes wait\n"
-	"  mark=P       CE-mark P % of the ECT frames at random\n";
+	"  mark=P       CE-mark P % of the ECT frames at random\n"
+	"Targeted drops (before everything else; the same frames on every run):\n"
+	"  drop-syn=N     drop the first N SYNs (without ACK)\n"
+	"  drop-synack=N  drop the first N SYN-ACKs\n"
+	"  drop-fin=N     drop the first N segments carrying FIN\n"
+	"  drop-offset=B  in each TCP flow whose SYN or SYN-ACK passed this way,\n"
+	"                 drop the first segment carrying stream byte B (0: the\n"
+	"                 first after the SYN; k, m, g suffixes), once\n";
 
 struct options {
 	const char *a;
@@ -216,6 +226,7 @@ static int run(struct impair_path *a_to_b, struct impair_path *b_to_a,
 static void print_counters(const struct impair_path *path)
 {
 	const struct impair_counters *rules = &path->rules.counters;
+	const struct impair_targets *targets = &path->rules.targets;
 	const struct {
 		const char *key;
 		uint64_t value;
@@ -228,6 +239,14 @@ static void print_counters(const struct impair_path *path)
 		{ "reordered", rules->reordered },
 		{ "marked", rules->marked },
 		{ "queue_drops", rules->queue_drops },
+		{ "queue_drop_first_us", rules->queue_drop_first_ns / 1000 },
+		{ "queue_drop_last_us", rules->queue_drop_last_ns / 1000 },
+		{ "backlog_peak", rules->backlog_peak },
+		{ "backlog_mean", rules->limited ? rules->backlog_sum / rules->limited : 0 },
+		{ "syn_drops", targets->syn_drops },
+		{ "synack_drops", targets->synack_drops },
+		{ "fin_drops", targets->fin_drops },
+		{ "offset_drops", targets->offset_drops },
 		{ "overflow_drops", path->counters.overflow_drops },
 		{ "tx_errors", path->counters.tx_errors },
 		{ "unsent", impair_path_unsent(path) },

@@ -14,6 +14,7 @@ void impair_rules_init(struct impair_rules *rules,
 	memset(rules, 0, sizeof(*rules));
 	rules->spec = *spec;
 	impair_random_seed(&rules->random, seed, stream);
+	impair_targets_init(&rules->targets);
 }
 
 static void corrupt(struct impair_rules *rules, uint8_t *frame, size_t len)
@@ -61,9 +62,17 @@ static bool rate_limit(struct impair_rules *rules, uint8_t *frame, size_t len,
 	}
 	backlog = backlog_bytes(rules, now_ns);
 	if (backlog + len > spec->queue_bytes) {
-		rules->counters.queue_drops++;
+		struct impair_counters *counters = &rules->counters;
+
+		if (counters->queue_drops++ == 0)
+			counters->queue_drop_first_ns = now_ns - rules->start_ns;
+		counters->queue_drop_last_ns = now_ns - rules->start_ns;
 		return false;
 	}
+	rules->counters.limited++;
+	rules->counters.backlog_sum += backlog;
+	if (backlog > rules->counters.backlog_peak)
+		rules->counters.backlog_peak = backlog;
 	if (*ect && spec->ecn_bytes && backlog > spec->ecn_bytes) {
 		mark(rules, frame);
 		*ect = false;
@@ -126,6 +135,15 @@ void impair_rules_decide(struct impair_rules *rules, uint8_t *frame,
 	bool ect;
 
 	*verdict = (struct impair_verdict){ .copies = 0 };
+	if (!rules->started) {
+		rules->started = true;
+		rules->start_ns = now_ns;
+	}
+	/* Before anything random: a targeted drop picks the same frame
+	 * whatever the seed and the other keys. */
+	if (impair_targets_wanted(spec) &&
+	    impair_targets_drop(&rules->targets, spec, frame, len))
+		return;
 	if (impair_random_chance(&rules->random, spec->loss_pct)) {
 		rules->counters.dropped++;
 		return;

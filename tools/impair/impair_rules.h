@@ -5,12 +5,13 @@
  * each copy leaves.  The same spec, seed, stream and input (frames and
  * times) always give the same decisions.
  *
- * A frame goes through, in this order: random loss; the rate limiter
- * (tail drop above queue=, CE above ecn=, serialisation at rate=); random
- * CE marking (mark=); corruption (one bit of an IPv4/TCP frame's TCP
- * segment); delay and jitter (never earlier than the frame before it in
- * this direction); duplication (the copy queues right behind the
- * original, through the rate limiter too); reordering.
+ * A frame goes through, in this order: targeted drops (drop-syn,
+ * drop-synack, drop-fin, drop-offset: impair_targets.h); random loss;
+ * the rate limiter (tail drop above queue=, CE above ecn=, serialisation
+ * at rate=); random CE marking (mark=); corruption (one bit of an
+ * IPv4/TCP frame's TCP segment); delay and jitter (never earlier than the
+ * frame before it in this direction); duplication (the copy queues right
+ * behind the original, through the rate limiter too); reordering.
  */
 #ifndef TAS_IMPAIR_RULES_H
 #define TAS_IMPAIR_RULES_H
@@ -21,6 +22,7 @@
 
 #include "impair_random.h"
 #include "impair_spec.h"
+#include "impair_targets.h"
 
 /* Frames held back for reordering at once; more are not held. */
 #define IMPAIR_HELD_MAX 64u
@@ -36,6 +38,16 @@ struct impair_counters {
 	uint64_t reordered;     /* held back by reorder= */
 	uint64_t marked;        /* CE set by mark= or ecn= */
 	uint64_t queue_drops;   /* tail drops at the rate limiter */
+	/* When the first and the last of them happened, in ns after the
+	 * first frame of this direction (0 without drops): a slow start's
+	 * overshoot or a steady state's losses. */
+	uint64_t queue_drop_first_ns;
+	uint64_t queue_drop_last_ns;
+	/* What frames entering the rate limiter found waiting: the most,
+	 * and the sum (over limited frames, for the mean), in bytes. */
+	uint64_t limited;
+	uint64_t backlog_peak;
+	uint64_t backlog_sum;
 };
 
 /* A frame held back: the caller's id for it, how many frames must still
@@ -51,9 +63,12 @@ struct impair_rules {
 	struct impair_random random;
 	uint64_t link_free_ns;     /* when the rate limiter has sent all it has */
 	uint64_t last_release_ns;  /* latest release time given so far */
+	bool started;              /* a frame was decided: start_ns is set */
+	uint64_t start_ns;         /* when the first frame arrived */
 	struct impair_held held[IMPAIR_HELD_MAX];   /* in the order held */
 	uint32_t held_count;
 	struct impair_counters counters;
+	struct impair_targets targets;   /* with its own counters */
 };
 
 struct impair_verdict {

@@ -18,33 +18,62 @@
 #define MAX_RATE_BPS 1e12
 #define MAX_SIZE_BYTES (1024.0 * 1024 * 1024)
 #define MAX_REORDER_GAP 1000
+#define MAX_TARGETED_DROPS 1000000
+/* Stream offsets live in the 32-bit sequence space. */
+#define MAX_STREAM_OFFSET 4294967295.0
 
 enum value_kind {
 	PERCENT,    /* double, 0..100 */
 	DURATION,   /* uint64_t ns, from us/ms/s */
 	RATE,       /* uint64_t bit/s, from bit/kbit/mbit/gbit */
 	SIZE,       /* uint64_t bytes, binary k/m/g suffixes as the apps use */
-	COUNT,      /* uint32_t, 1..MAX_REORDER_GAP */
+	COUNT,      /* uint32_t, whole, in [key.min, key.max] */
+	OFFSET,     /* struct impair_stream_offset, with size suffixes */
 };
 
 struct key {
 	const char *name;
 	enum value_kind kind;
 	size_t offset;
+	uint32_t min, max;   /* COUNT only */
 };
 
+/* Designated: only COUNT keys give min and max. */
 static const struct key keys[] = {
-	{ "loss", PERCENT, offsetof(struct impair_spec, loss_pct) },
-	{ "delay", DURATION, offsetof(struct impair_spec, delay_ns) },
-	{ "jitter", DURATION, offsetof(struct impair_spec, jitter_ns) },
-	{ "reorder", PERCENT, offsetof(struct impair_spec, reorder_pct) },
-	{ "reorder-gap", COUNT, offsetof(struct impair_spec, reorder_gap) },
-	{ "dup", PERCENT, offsetof(struct impair_spec, dup_pct) },
-	{ "corrupt", PERCENT, offsetof(struct impair_spec, corrupt_pct) },
-	{ "rate", RATE, offsetof(struct impair_spec, rate_bps) },
-	{ "queue", SIZE, offsetof(struct impair_spec, queue_bytes) },
-	{ "ecn", SIZE, offsetof(struct impair_spec, ecn_bytes) },
-	{ "mark", PERCENT, offsetof(struct impair_spec, mark_pct) },
+	{ .name = "loss", .kind = PERCENT,
+	  .offset = offsetof(struct impair_spec, loss_pct) },
+	{ .name = "delay", .kind = DURATION,
+	  .offset = offsetof(struct impair_spec, delay_ns) },
+	{ .name = "jitter", .kind = DURATION,
+	  .offset = offsetof(struct impair_spec, jitter_ns) },
+	{ .name = "reorder", .kind = PERCENT,
+	  .offset = offsetof(struct impair_spec, reorder_pct) },
+	{ .name = "reorder-gap", .kind = COUNT,
+	  .offset = offsetof(struct impair_spec, reorder_gap),
+	  .min = 1, .max = MAX_REORDER_GAP },
+	{ .name = "dup", .kind = PERCENT,
+	  .offset = offsetof(struct impair_spec, dup_pct) },
+	{ .name = "corrupt", .kind = PERCENT,
+	  .offset = offsetof(struct impair_spec, corrupt_pct) },
+	{ .name = "rate", .kind = RATE,
+	  .offset = offsetof(struct impair_spec, rate_bps) },
+	{ .name = "queue", .kind = SIZE,
+	  .offset = offsetof(struct impair_spec, queue_bytes) },
+	{ .name = "ecn", .kind = SIZE,
+	  .offset = offsetof(struct impair_spec, ecn_bytes) },
+	{ .name = "mark", .kind = PERCENT,
+	  .offset = offsetof(struct impair_spec, mark_pct) },
+	{ .name = "drop-syn", .kind = COUNT,
+	  .offset = offsetof(struct impair_spec, drop_syn),
+	  .min = 0, .max = MAX_TARGETED_DROPS },
+	{ .name = "drop-synack", .kind = COUNT,
+	  .offset = offsetof(struct impair_spec, drop_synack),
+	  .min = 0, .max = MAX_TARGETED_DROPS },
+	{ .name = "drop-fin", .kind = COUNT,
+	  .offset = offsetof(struct impair_spec, drop_fin),
+	  .min = 0, .max = MAX_TARGETED_DROPS },
+	{ .name = "drop-offset", .kind = OFFSET,
+	  .offset = offsetof(struct impair_spec, drop_offset) },
 };
 #define KEY_COUNT (sizeof(keys) / sizeof(keys[0]))
 
@@ -148,11 +177,21 @@ static int parse_value(const struct key *key, const char *value,
 		return 0;
 	case COUNT:
 		number = scaled_number(value, no_unit);
-		if (number < 1 || number > MAX_REORDER_GAP ||
+		if (number < key->min || number > key->max ||
 		    number != (double)(uint32_t)number)
 			return fail(why, why_size, "%s: '%s' is not a whole number "
-				    "in [1, %d]", key->name, value, MAX_REORDER_GAP);
+				    "in [%u, %u]", key->name, value, key->min, key->max);
 		*(uint32_t *)field = (uint32_t)number;
+		return 0;
+	case OFFSET:
+		number = scaled_number(value, size_units);
+		if (number < 0 || number > MAX_STREAM_OFFSET ||
+		    number != (double)(uint32_t)number)
+			return fail(why, why_size, "%s: '%s' is not a whole byte "
+				    "offset in [0, 4g - 1] (suffixes k, m, g)",
+				    key->name, value);
+		*(struct impair_stream_offset *)field = (struct impair_stream_offset){
+			.given = true, .bytes = (uint32_t)number };
 		return 0;
 	}
 	return fail(why, why_size, "%s: unknown kind of value", key->name);
@@ -167,6 +206,18 @@ static const struct key *find_key(const char *name)
 	return NULL;
 }
 
+/* The message names every key, from the table, so it cannot go stale. */
+static int unknown_key(const char *name, char *why, size_t why_size)
+{
+	char known[IMPAIR_SPEC_WHY_MAX] = "";
+	size_t used = 0;
+
+	for (size_t i = 0; i < KEY_COUNT && used < sizeof(known); i++)
+		used += (size_t)snprintf(known + used, sizeof(known) - used, "%s%s",
+					 i ? ", " : "", keys[i].name);
+	return fail(why, why_size, "unknown key '%s' (keys: %s)", name, known);
+}
+
 static int parse_item(char *item, struct impair_spec *spec, bool *seen,
 		      char *why, size_t why_size)
 {
@@ -178,9 +229,7 @@ static int parse_item(char *item, struct impair_spec *spec, bool *seen,
 	*equals = '\0';
 	key = find_key(item);
 	if (!key)
-		return fail(why, why_size, "unknown key '%s' (keys: loss, delay, "
-			    "jitter, reorder, reorder-gap, dup, corrupt, rate, "
-			    "queue, ecn, mark)", item);
+		return unknown_key(item, why, why_size);
 	if (seen[key - keys])
 		return fail(why, why_size, "%s: given twice", key->name);
 	seen[key - keys] = true;
