@@ -4,8 +4,9 @@ Suite `core` (the default): echo RPC on tas against Linux, and the fast
 path's instructions per data segment.  Suite `shim` (shim_bench.py):
 unmodified programs (nginx + wrk, redis-benchmark, sockperf, iperf3) with
 their servers under the sockets shim on tas against the same binaries on
-Linux.  Each suite rewrites its own sections of doc/benchmarks.md and
-keeps the other's.
+Linux.  Suite `loss` (loss_bench.py): goodput of one long flow under 0, 1
+and 5 % loss through the impairment stage, tas against Linux.  Each suite
+rewrites its own sections of doc/benchmarks.md and keeps the others'.
 
 Run by hand as root (tools/bench/run.sh), not by the test suite.  Reuses
 the integration-test harness (tests/integration/harness.py) for test
@@ -24,9 +25,10 @@ import time
 BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
 SOURCE_ROOT = os.path.dirname(os.path.dirname(BENCH_DIR))
 PARTS = ('rpc', 'callgrind')
-SUITES = ('core', 'shim', 'all')
+SUITES = ('core', 'shim', 'loss', 'all')
 DEFAULT_DURATION = {'core': 3, 'shim': 6}
 SETUP_KEYS = ('local', 'remote')
+LOSS_RATES = ('0', '1', '5')
 RELEASE_HINT = ('meson setup /tmp/build-bench {root} -Dbuildtype=release && '
                 'ninja -C /tmp/build-bench')
 
@@ -50,6 +52,18 @@ def comma_list(allowed):
     return parse
 
 
+def loss_rate_list(text):
+    rates = [item for item in text.split(',') if item]
+    try:
+        bad = [r for r in rates if not 0 <= float(r) <= 100]
+    except ValueError:
+        bad = rates
+    if bad or not rates or len(set(rates)) != len(rates):
+        raise argparse.ArgumentTypeError(
+            f'{text!r}: distinct percentages in [0, 100], e.g. 0,1,5')
+    return rates
+
+
 def parse_args():
     parser = argparse.ArgumentParser(
         prog='tools/bench/run.sh',
@@ -59,8 +73,10 @@ def parse_args():
     parser.add_argument('--suite', choices=SUITES, default='core',
                         help='core: echo RPC and callgrind (default); shim: nginx+wrk, '
                              'redis-benchmark, sockperf, iperf3 under the sockets shim vs '
-                             'Linux (about 7 minutes); all: both.  Each suite replaces '
-                             'only its own sections of the report')
+                             'Linux (about 7 minutes); loss: goodput of one flow under '
+                             '0/1/5 %% loss through the impairment stage, tas vs Linux; '
+                             'all: the three.  Each suite replaces only its own sections '
+                             'of the report')
     parser.add_argument('--build-dir', default=os.path.join(SOURCE_ROOT, 'build'),
                         help='meson build directory (default: build/ of the source '
                              'tree); use a release build: ' + RELEASE_HINT.format(
@@ -72,7 +88,8 @@ def parse_args():
     parser.add_argument('--setups', type=comma_list(SETUP_KEYS), default=list(SETUP_KEYS),
                         help='echo RPC setups: local,remote (default both)')
     parser.add_argument('--repeats', type=int, default=3,
-                        help='runs of every echo RPC or shim case, per stack (default 3)')
+                        help='runs of every echo RPC, shim or loss case, per stack '
+                             '(default 3)')
     parser.add_argument('--duration', type=float, default=None,
                         help='measured seconds per run (default 3 for echo RPC, 6 for '
                              'the shim cases; redis-benchmark does 40000 x this many '
@@ -88,6 +105,24 @@ def parse_args():
                              '(K/M/G; default 32M)')
     parser.add_argument('--callgrind-repeats', type=int, default=3,
                         help='repetitions of the callgrind measurement (default 3)')
+    parser.add_argument('--loss-rates', type=loss_rate_list, default=list(LOSS_RATES),
+                        help='loss suite: loss percentages, applied in both directions '
+                             '(default 0,1,5)')
+    parser.add_argument('--loss-bytes', type=size, default=256 << 20,
+                        help='loss suite: bytes of each transfer (K/M/G; default 256M)')
+    parser.add_argument('--loss-directions', type=comma_list(('send', 'recv')),
+                        default=['send', 'recv'],
+                        help='loss suite: send (tas sends to Linux), recv (Linux sends to '
+                             'tas); default both')
+    parser.add_argument('--loss-seed', type=int, default=1,
+                        help='loss suite: the stage\'s seed of the first repetition (the '
+                             'n-th uses seed + n - 1, the same for tas and Linux; default 1)')
+    parser.add_argument('--loss-extra', default='', metavar='SPEC',
+                        help='loss suite: more impairment for both directions, appended '
+                             'to loss=P (e.g. delay=1ms; tas-impair --help); default none')
+    parser.add_argument('--loss-timeout', type=float, default=300,
+                        help='loss suite: seconds one transfer may take before it counts '
+                             'as failed (default 300)')
     parser.add_argument('--output', default=os.path.join(SOURCE_ROOT, 'doc', 'benchmarks.md'),
                         help='report to write (default doc/benchmarks.md)')
     args = parser.parse_args()
@@ -95,6 +130,8 @@ def parse_args():
         parser.error('repeats must be at least 1')
     if (args.duration is not None and args.duration <= 0) or args.warmup < 0:
         parser.error('--duration must be positive and --warmup not negative')
+    if args.loss_bytes < 1 or args.loss_timeout <= 0:
+        parser.error('--loss-bytes and --loss-timeout must be positive')
     return args
 
 
@@ -142,6 +179,8 @@ def main():
     sys.path.insert(0, os.path.join(SOURCE_ROOT, 'tests', 'integration'))
     import harness
     import fp_instructions
+    import loss_bench
+    import loss_report
     import machine
     import report
     import rpc_bench
@@ -164,9 +203,12 @@ def main():
         old_text = ''
     if args.suite in ('core', 'all'):
         old_text = run_core(args, harness, machine, report, rpc_bench, fp_instructions,
-                            shim_report, build_dir, invocation, old_text)
+                            shim_report, loss_report, build_dir, invocation, old_text)
     if args.suite in ('shim', 'all'):
-        run_shim(args, harness, machine, shim_bench, shim_report, build_dir, invocation,
+        old_text = run_shim(args, harness, machine, shim_bench, shim_report, build_dir,
+                            invocation, old_text)
+    if args.suite in ('loss', 'all'):
+        run_loss(args, harness, machine, loss_bench, loss_report, build_dir, invocation,
                  old_text)
 
 
@@ -177,9 +219,9 @@ def write(path, text, minutes):
 
 
 def run_core(args, harness, machine, report, rpc_bench, fp_instructions, shim_report,
-             build_dir, invocation, old_text):
-    """Echo RPC and callgrind; the report with the shim sections of the
-    old one carried over.  Returns the text written."""
+             loss_report, build_dir, invocation, old_text):
+    """Echo RPC and callgrind; the report with the shim and loss sections
+    of the old one carried over.  Returns the text written."""
     conditions = machine.conditions(SOURCE_ROOT, build_dir)
     started = time.monotonic()
     duration = args.duration if args.duration is not None else DEFAULT_DURATION['core']
@@ -199,6 +241,7 @@ def run_core(args, harness, machine, report, rpc_bench, fp_instructions, shim_re
     minutes = (time.monotonic() - started) / 60
     text = report.render(invocation, minutes, conditions, rpc, cg, machine.load_average())
     text = shim_report.carry_over(text, old_text)
+    text = loss_report.carry_over(text, old_text)
     write(args.output, text, minutes)
     return text
 
@@ -206,7 +249,7 @@ def run_core(args, harness, machine, report, rpc_bench, fp_instructions, shim_re
 def run_shim(args, harness, machine, shim_bench, shim_report, build_dir, invocation,
              old_text):
     """Unmodified programs under the shim vs Linux; replaces the shim
-    sections of the report and keeps the rest."""
+    sections of the report and keeps the rest.  Returns the text written."""
     conditions = machine.conditions(SOURCE_ROOT, build_dir)
     started = time.monotonic()
     duration = args.duration if args.duration is not None else DEFAULT_DURATION['shim']
@@ -220,7 +263,33 @@ def run_shim(args, harness, machine, shim_bench, shim_report, build_dir, invocat
     minutes = (time.monotonic() - started) / 60
     summary, section = shim_report.render(bench, invocation, minutes, conditions,
                                           machine.load_average())
-    write(args.output, shim_report.merge(old_text, summary, section), minutes)
+    text = shim_report.merge(old_text, summary, section)
+    write(args.output, text, minutes)
+    return text
+
+
+def run_loss(args, harness, machine, loss_bench, loss_report, build_dir, invocation,
+             old_text):
+    """One flow under loss through the impairment stage, tas vs Linux;
+    replaces the loss sections of the report and keeps the rest.  Returns
+    the text written."""
+    conditions = machine.conditions(SOURCE_ROOT, build_dir)
+    started = time.monotonic()
+    params = loss_bench.Params(args.repeats, args.loss_bytes, args.loss_rates,
+                               args.loss_directions, args.loss_seed, args.loss_extra,
+                               args.loss_timeout)
+    try:
+        bench = run_part(harness, 'loss', lambda test: loss_bench.run(test, params, test.log))
+    except harness.Failure as failure:
+        fail(f'{failure}\n(nothing written)')
+    except KeyboardInterrupt:
+        fail('interrupted (nothing written)')
+    minutes = (time.monotonic() - started) / 60
+    summary, section = loss_report.render(bench, invocation, minutes, conditions,
+                                          machine.load_average())
+    text = loss_report.merge(old_text, summary, section)
+    write(args.output, text, minutes)
+    return text
 
 if __name__ == '__main__':
     main()
