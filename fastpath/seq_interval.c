@@ -80,12 +80,3 @@ uint32_t seq_intervals_bytes(const struct seq_interval *list, uint8_t count)
 		bytes += seq_interval_len(&list[i]);
 	return bytes;
 }
-
-bool seq_intervals_cover(const struct seq_interval *list, uint8_t count,
-			 uint32_t start, uint32_t end)
-{
-	for (unsigned i = 0; i < count; i++)
-		if (seq_leq(list[i].start, start) && seq_geq(list[i].end, end))
-			return true;
-	return false;
-}

@@ -8,7 +8,6 @@
 #ifndef TAS_SEQ_INTERVAL_H
 #define TAS_SEQ_INTERVAL_H
 
-#include <stdbool.h>
 #include <stdint.h>
 
 struct seq_interval {
@@ -39,9 +38,5 @@ void seq_intervals_trim(struct seq_interval *list, uint8_t *count,
 
 /* Total bytes in the list. */
 uint32_t seq_intervals_bytes(const struct seq_interval *list, uint8_t count);
-
-/* Whether [start, end) lies wholly inside one interval. */
-bool seq_intervals_cover(const struct seq_interval *list, uint8_t count,
-			 uint32_t start, uint32_t end);
 
 #endif /* TAS_SEQ_INTERVAL_H */

@@ -130,8 +130,7 @@ static void test_wrap_around(void **state)
 	assert_list(&l, 2, (const uint32_t[]){ UINT32_MAX - 99, UINT32_MAX - 49, 100, 200 });
 	add(&l, UINT32_MAX - 49, 100, NULL);
 	assert_list(&l, 1, (const uint32_t[]){ UINT32_MAX - 99, 200 });
-	assert_true(seq_intervals_cover(l.iv, l.count, UINT32_MAX - 10, 10));
-	assert_false(seq_intervals_cover(l.iv, l.count, 150, 250));
+	assert_int_equal(seq_intervals_bytes(l.iv, l.count), 300);
 }
 
 int main(void)
