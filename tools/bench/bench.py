@@ -240,56 +240,53 @@ def run_core(args, harness, machine, report, rpc_bench, fp_instructions, shim_re
         fail('interrupted (nothing written)')
     minutes = (time.monotonic() - started) / 60
     text = report.render(invocation, minutes, conditions, rpc, cg, machine.load_average())
-    text = shim_report.carry_over(text, old_text)
-    text = loss_report.carry_over(text, old_text)
+    text = shim_report.BLOCKS.carry_over(text, old_text)
+    text = loss_report.BLOCKS.carry_over(text, old_text)
+    write(args.output, text, minutes)
+    return text
+
+
+def run_section_suite(args, harness, machine, name, measure, report_module, build_dir,
+                      invocation, old_text):
+    """A suite that owns a section of the report (shim, loss): measure(test)
+    runs it; its section and summary replace the old ones, the rest of the
+    report stays.  Returns the text written."""
+    conditions = machine.conditions(SOURCE_ROOT, build_dir)
+    started = time.monotonic()
+    try:
+        bench = run_part(harness, name, measure)
+    except harness.Failure as failure:
+        fail(f'{failure}\n(nothing written)')
+    except KeyboardInterrupt:
+        fail('interrupted (nothing written)')
+    minutes = (time.monotonic() - started) / 60
+    summary, section = report_module.render(bench, invocation, minutes, conditions,
+                                            machine.load_average())
+    text = report_module.BLOCKS.merge(old_text, summary, section)
     write(args.output, text, minutes)
     return text
 
 
 def run_shim(args, harness, machine, shim_bench, shim_report, build_dir, invocation,
              old_text):
-    """Unmodified programs under the shim vs Linux; replaces the shim
-    sections of the report and keeps the rest.  Returns the text written."""
-    conditions = machine.conditions(SOURCE_ROOT, build_dir)
-    started = time.monotonic()
+    """Unmodified programs under the shim vs Linux."""
     duration = args.duration if args.duration is not None else DEFAULT_DURATION['shim']
     params = shim_bench.Params(args.repeats, duration, args.shim_cases)
-    try:
-        bench = run_part(harness, 'shim', lambda test: shim_bench.run(test, params, test.log))
-    except harness.Failure as failure:
-        fail(f'{failure}\n(nothing written)')
-    except KeyboardInterrupt:
-        fail('interrupted (nothing written)')
-    minutes = (time.monotonic() - started) / 60
-    summary, section = shim_report.render(bench, invocation, minutes, conditions,
-                                          machine.load_average())
-    text = shim_report.merge(old_text, summary, section)
-    write(args.output, text, minutes)
-    return text
+    return run_section_suite(args, harness, machine, 'shim',
+                             lambda test: shim_bench.run(test, params, test.log),
+                             shim_report, build_dir, invocation, old_text)
 
 
 def run_loss(args, harness, machine, loss_bench, loss_report, build_dir, invocation,
              old_text):
-    """One flow under loss through the impairment stage, tas vs Linux;
-    replaces the loss sections of the report and keeps the rest.  Returns
-    the text written."""
-    conditions = machine.conditions(SOURCE_ROOT, build_dir)
-    started = time.monotonic()
+    """One flow under loss through the impairment stage, tas vs Linux."""
     params = loss_bench.Params(args.repeats, args.loss_bytes, args.loss_rates,
                                args.loss_directions, args.loss_seed, args.loss_extra,
                                args.loss_timeout)
-    try:
-        bench = run_part(harness, 'loss', lambda test: loss_bench.run(test, params, test.log))
-    except harness.Failure as failure:
-        fail(f'{failure}\n(nothing written)')
-    except KeyboardInterrupt:
-        fail('interrupted (nothing written)')
-    minutes = (time.monotonic() - started) / 60
-    summary, section = loss_report.render(bench, invocation, minutes, conditions,
-                                          machine.load_average())
-    text = loss_report.merge(old_text, summary, section)
-    write(args.output, text, minutes)
-    return text
+    return run_section_suite(args, harness, machine, 'loss',
+                             lambda test: loss_bench.run(test, params, test.log),
+                             loss_report, build_dir, invocation, old_text)
+
 
 if __name__ == '__main__':
     main()

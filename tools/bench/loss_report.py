@@ -1,79 +1,24 @@
-"""The loss section of doc/benchmarks.md (tools/bench/run.sh --suite loss),
-and how it is merged into the file without touching the other sections.
-
-As with the shim suite (shim_report.py): the section lives between
-SECTION markers at the end of the file, a short summary between SUMMARY
-markers before the first `## ` heading.  A `--suite loss` run replaces (or
-adds) both and keeps the rest of the file; a core run (report.render)
-writes its own sections and carries both blocks over (bench.py).
+"""The loss section of doc/benchmarks.md (tools/bench/run.sh --suite loss)
+and its summary, merged into the file as report_blocks.py describes.
 """
 
 import statistics
 
 import loss_bench
+import report_blocks
 
 SUMMARY_BEGIN = '<!-- loss-summary:begin (tools/bench/run.sh --suite loss) -->'
 SUMMARY_END = '<!-- loss-summary:end -->'
 SECTION_BEGIN = '<!-- loss:begin (tools/bench/run.sh --suite loss; do not edit by hand) -->'
 SECTION_END = '<!-- loss:end -->'
+BLOCKS = report_blocks.MarkedBlocks(SUMMARY_BEGIN, SUMMARY_END, SECTION_BEGIN,
+                                     SECTION_END)
 STACKS = loss_bench.STACKS
 NAMES = loss_bench.STACK_NAMES
 TARGET_RATE = '1'           # the issue's claim: at 1 % loss ...
 TARGET_RATIO = 0.80         # ... tas's goodput is at least 80 % of Linux's
 STAGE_CEILING_GBIT = 2.3    # Linux to Linux through the stage, no impairment
 STAGE_BOUND_CPU = 0.85      # stage thread busier than this: it is the bottleneck
-
-
-# ----------------------------------------------------------------------
-# Merging
-
-def find_block(text, begin, end):
-    start = text.find(begin.split(' (')[0])
-    if start < 0:
-        return None
-    stop = text.find(end, start)
-    if stop < 0:
-        return None
-    return start, stop + len(end)
-
-
-def extract_blocks(text):
-    blocks = []
-    for begin, end in ((SUMMARY_BEGIN, SUMMARY_END), (SECTION_BEGIN, SECTION_END)):
-        span = find_block(text or '', begin, end)
-        blocks.append(text[span[0]:span[1]] if span else None)
-    return blocks
-
-
-def merge(text, summary_block, section_block):
-    """text with the blocks replaced, or added: the summary before the
-    first `## ` heading, the section at the end."""
-    if not text:
-        text = ('# Benchmarks\n\nWritten by `tools/bench/run.sh`: change the script and run '
-                'it again rather than editing this file.\n')
-    for block, (begin, end), at_end in ((summary_block, (SUMMARY_BEGIN, SUMMARY_END), False),
-                                        (section_block, (SECTION_BEGIN, SECTION_END), True)):
-        if block is None:
-            continue
-        span = find_block(text, begin, end)
-        if span:
-            text = text[:span[0]] + block + text[span[1]:]
-        elif at_end:
-            text = text.rstrip('\n') + '\n\n' + block + '\n'
-        else:
-            heading = text.find('\n## ')
-            if heading < 0:
-                text = text.rstrip('\n') + '\n\n' + block + '\n'
-            else:
-                text = text[:heading + 1] + block + '\n\n' + text[heading + 1:]
-    return text if text.endswith('\n') else text + '\n'
-
-
-def carry_over(new_text, old_text):
-    """A freshly rendered report with the loss blocks of the file it
-    replaces."""
-    summary_block, section_block = extract_blocks(old_text)
-    return merge(new_text, summary_block, section_block)
 
 
 # ----------------------------------------------------------------------
@@ -357,7 +302,7 @@ def conditions_rows(bench, conditions, end_load):
 
 
 def render(bench, invocation, minutes, conditions, end_load):
-    """(summary block, section block) for merge()."""
+    """(summary block, section block) for BLOCKS.merge()."""
     params = bench['params']
     commands = bench['commands']
     size_mib = params.size / (1 << 20)

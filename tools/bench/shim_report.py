@@ -1,79 +1,22 @@
-"""The sockets-shim section of doc/benchmarks.md, and how it is merged into
-the file without touching the other sections.
-
-The section lives between SECTION markers at the end of the file, and a
-two-line summary between SUMMARY markers before the first `## ` heading.
-A `--suite shim` run replaces (or adds) both and keeps the rest of the
-file as it is; a core run (report.render) writes its own sections and
-carries both blocks over from the file it replaces.
+"""The sockets-shim section of doc/benchmarks.md (tools/bench/run.sh
+--suite shim) and its summary, merged into the file as report_blocks.py
+describes.
 """
 
 import math
 import statistics
 
+import report_blocks
 import shim_bench
 
 SUMMARY_BEGIN = '<!-- shim-summary:begin (tools/bench/run.sh --suite shim) -->'
 SUMMARY_END = '<!-- shim-summary:end -->'
 SECTION_BEGIN = '<!-- shim:begin (tools/bench/run.sh --suite shim; do not edit by hand) -->'
 SECTION_END = '<!-- shim:end -->'
+BLOCKS = report_blocks.MarkedBlocks(SUMMARY_BEGIN, SUMMARY_END, SECTION_BEGIN,
+                                     SECTION_END)
 STACKS = shim_bench.STACKS
 NAMES = shim_bench.STACK_NAMES
-
-
-# ----------------------------------------------------------------------
-# Merging
-
-def find_block(text, begin, end):
-    """(start, stop) character offsets of a marked block, markers included,
-    or None."""
-    start = text.find(begin.split(' (')[0])
-    if start < 0:
-        return None
-    stop = text.find(end, start)
-    if stop < 0:
-        return None
-    return start, stop + len(end)
-
-
-def extract_blocks(text):
-    """The summary and section blocks of a file's text (None where absent)."""
-    blocks = []
-    for begin, end in ((SUMMARY_BEGIN, SUMMARY_END), (SECTION_BEGIN, SECTION_END)):
-        span = find_block(text or '', begin, end)
-        blocks.append(text[span[0]:span[1]] if span else None)
-    return blocks
-
-
-def merge(text, summary_block, section_block):
-    """text with the blocks replaced, or added: the summary before the first
-    `## ` heading, the section at the end."""
-    if not text:
-        text = ('# Benchmarks\n\nWritten by `tools/bench/run.sh`: change the script and run '
-                'it again rather than editing this file.\n')
-    for block, (begin, end), at_end in ((summary_block, (SUMMARY_BEGIN, SUMMARY_END), False),
-                                        (section_block, (SECTION_BEGIN, SECTION_END), True)):
-        if block is None:
-            continue
-        span = find_block(text, begin, end)
-        if span:
-            text = text[:span[0]] + block + text[span[1]:]
-        elif at_end:
-            text = text.rstrip('\n') + '\n\n' + block + '\n'
-        else:
-            heading = text.find('\n## ')
-            if heading < 0:
-                text = text.rstrip('\n') + '\n\n' + block + '\n'
-            else:
-                text = text[:heading + 1] + block + '\n\n' + text[heading + 1:]
-    return text if text.endswith('\n') else text + '\n'
-
-
-def carry_over(new_text, old_text):
-    """A freshly rendered core report with the shim blocks of the file it
-    replaces."""
-    summary_block, section_block = extract_blocks(old_text)
-    return merge(new_text, summary_block, section_block)
 
 
 # ----------------------------------------------------------------------
@@ -333,7 +276,7 @@ def conditions_rows(bench, conditions, end_load):
 
 
 def render(bench, invocation, minutes, conditions, end_load):
-    """(summary block, section block) for merge()."""
+    """(summary block, section block) for BLOCKS.merge()."""
     params = bench['params']
     mean_text = headline_text(bench)
     summary = '\n'.join([
