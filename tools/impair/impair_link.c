@@ -95,12 +95,10 @@ void impair_link_close(struct impair_link *link)
 	link->fd = -1;
 }
 
-int impair_link_recv(struct impair_link *link, const struct iovec *iov,
-		     uint32_t *lengths, unsigned n)
+/* One message per frame buffer, at most IMPAIR_BATCH; returns how many. */
+static unsigned frame_messages(struct mmsghdr *messages, const struct iovec *iov,
+			       unsigned n)
 {
-	struct mmsghdr messages[IMPAIR_BATCH];
-	int got;
-
 	if (n > IMPAIR_BATCH)
 		n = IMPAIR_BATCH;
 	memset(messages, 0, n * sizeof(messages[0]));
@@ -108,6 +106,16 @@ int impair_link_recv(struct impair_link *link, const struct iovec *iov,
 		messages[i].msg_hdr.msg_iov = (struct iovec *)&iov[i];
 		messages[i].msg_hdr.msg_iovlen = 1;
 	}
+	return n;
+}
+
+int impair_link_recv(struct impair_link *link, const struct iovec *iov,
+		     uint32_t *lengths, unsigned n)
+{
+	struct mmsghdr messages[IMPAIR_BATCH];
+	int got;
+
+	n = frame_messages(messages, iov, n);
 	/* MSG_TRUNC: the full length of a frame too big for its buffer. */
 	do {
 		got = recvmmsg(link->fd, messages, n, MSG_DONTWAIT | MSG_TRUNC, NULL);
@@ -125,13 +133,7 @@ int impair_link_send(struct impair_link *link, const struct iovec *iov,
 	struct mmsghdr messages[IMPAIR_BATCH];
 	int sent;
 
-	if (n > IMPAIR_BATCH)
-		n = IMPAIR_BATCH;
-	memset(messages, 0, n * sizeof(messages[0]));
-	for (unsigned i = 0; i < n; i++) {
-		messages[i].msg_hdr.msg_iov = (struct iovec *)&iov[i];
-		messages[i].msg_hdr.msg_iovlen = 1;
-	}
+	n = frame_messages(messages, iov, n);
 	do {
 		sent = sendmmsg(link->fd, messages, n, MSG_DONTWAIT);
 	} while (sent < 0 && errno == EINTR);
