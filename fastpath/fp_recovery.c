@@ -197,22 +197,28 @@ void fp_recovery_after_ack(struct fp_worker *w, struct flow_state *flow,
 		enter_fast_recovery(flow, rec);
 }
 
+/* Everything not SACKed below SND.NXT is lost and is resent from
+ * SND.UNA (RFC 6675 section 5.1, RFC 5681 section 3.1). */
+static void enter_loss_recovery(struct flow_state *flow,
+				struct flow_recovery *rec)
+{
+	rec->recovery_point = flow->tx_next_seq;
+	rec->high_rxt = fp_snd_una(flow);
+	flow->tx_recovery = FLOW_TX_LOSS_RECOVERY;
+	flow->dupack_count = 0;
+	stop_rtt_timing(flow);
+}
+
 void fp_recovery_timeout(struct fp_worker *w, struct flow_state *flow,
 			 bool forget_sacks)
 {
-	struct flow_recovery *rec = fp_recovery_of(w, flow);
-
 	if (flow->tx_sent == 0)
 		return;
 	/* A receiver may discard data it SACKed (RFC 2018 section 8): after
 	 * repeated timeouts the scoreboard is not trusted any more. */
 	if (forget_sacks)
 		flow->tx_sacked_count = 0;
-	rec->recovery_point = flow->tx_next_seq;
-	rec->high_rxt = fp_snd_una(flow);
-	flow->tx_recovery = FLOW_TX_LOSS_RECOVERY;
-	flow->dupack_count = 0;
-	stop_rtt_timing(flow);
+	enter_loss_recovery(flow, fp_recovery_of(w, flow));
 }
 
 void fp_recovery_probe(struct fp_worker *w, struct flow_state *flow)
@@ -235,10 +241,8 @@ void fp_recovery_probe(struct fp_worker *w, struct flow_state *flow)
 		struct seq_interval range;
 
 		if (flow->tx_recovery == FLOW_TX_FAST_RECOVERY)
-			enter_fast_recovery(flow, rec);
-		flow->tx_recovery = FLOW_TX_LOSS_RECOVERY;
-		rec->recovery_point = flow->tx_next_seq;
-		rec->high_rxt = una;
+			fp_counter_add(&flow->cnt_recoveries, 1);
+		enter_loss_recovery(flow, rec);
 		sb = scoreboard_of(flow, rec);
 		if (tx_scoreboard_next_lost(&sb, una, &range) &&
 		    fp_tx_retransmit(w, flow, range.start, seq_interval_len(&range)))
